@@ -1,0 +1,1 @@
+"""SASRec Studio core: data, filters, sequences, the SASRec model, training, recommending. Never imports Qt."""

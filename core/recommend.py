@@ -1,0 +1,129 @@
+"""Fitted model -> u2i (dot product) and i2i (cosine) top-k frames with RecTools' columns."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .dataset import TITLE_COLUMNS
+from .errors import UnknownItemError, UnknownUserError
+from .sequences import PAD, UserHistories, inference_sequences
+from .train import TrainedModel
+
+U2I_COLUMNS = ["user_id", "item_id", "score", "rank"]
+I2I_COLUMNS = ["target_item_id", "item_id", "score", "rank"]
+
+
+class Recommender:
+    """Recommends with a ``TrainedModel`` for the users of ``histories`` (on CPU by default).
+
+    Item embeddings are cached once; a single user's or item's top-k is one small forward
+    pass and one matrix-vector product.
+    """
+
+    def __init__(self, model: TrainedModel, histories: UserHistories, device: str = "cpu", batch_size: int = 1024) -> None:
+        self.model = model
+        self.histories = histories
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.module = model.module.to(self.device).eval()
+        with torch.no_grad():
+            emb = self.module.item_embeddings().detach()
+            self._emb = emb  # (n_items + 1, d), row 0 PAD
+            norms = emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            self._unit = emb / norms
+
+    @property
+    def item_map(self):  # noqa: ANN201 - ItemIdMap
+        return self.model.item_map
+
+    def known_items(self, user_id: int) -> np.ndarray:
+        """The user's history restricted to items the model knows (external ids, oldest first)."""
+        items = self.histories.items_of(user_id)
+        return items[self.item_map.to_internal(items) != PAD]
+
+    def _check_users(self, users: Sequence[int]) -> list[np.ndarray]:
+        histories = []
+        for user in users:
+            if user not in self.histories:
+                raise UnknownUserError(f"User {user} is not in the data: no interactions after filtering.")
+            hist = self.histories.items_of(user)
+            if not (self.item_map.to_internal(hist) != PAD).any():
+                raise UnknownUserError(
+                    f"User {user} has {len(hist)} interaction(s), none with an item the model knows: cannot recommend."
+                )
+            histories.append(hist)
+        return histories
+
+    @torch.no_grad()
+    def user_embeddings(self, users: Sequence[int]) -> torch.Tensor:
+        """Last hidden state of each user's (known-item) history, (n, d)."""
+        histories = self._check_users(users)
+        out = []
+        for start in range(0, len(histories), self.batch_size):
+            x = inference_sequences(histories[start : start + self.batch_size], self.item_map, self.module.session_maxlen)
+            out.append(self.module(x.to(self.device))[:, -1, :])
+        return torch.cat(out) if out else torch.zeros(0, self._emb.shape[1])
+
+    @torch.no_grad()
+    def recommend(self, users: Iterable[int], k: int = 10, filter_viewed: bool = True) -> pd.DataFrame:
+        """Top-``k`` items per user by dot product; columns user_id, item_id, score, rank (from 1)."""
+        users = [int(u) for u in users]
+        k = max(1, min(int(k), self.item_map.n_items))
+        frames = []
+        for start in range(0, len(users), self.batch_size):
+            chunk = users[start : start + self.batch_size]
+            emb_users = self.user_embeddings(chunk)
+            scores = emb_users @ self._emb.T
+            scores[:, PAD] = -torch.inf
+            if filter_viewed:
+                for row, user in enumerate(chunk):
+                    seen = self.item_map.to_internal(self.histories.items_of(user))
+                    scores[row, torch.from_numpy(seen[seen != PAD])] = -torch.inf
+            top = torch.topk(scores, k, dim=1)
+            frames.append(_topk_frame(chunk, top, self.item_map, "user_id"))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=U2I_COLUMNS)
+
+    @torch.no_grad()
+    def similar(self, items: Iterable[int], k: int = 10) -> pd.DataFrame:
+        """Top-``k`` items by cosine of item embeddings, the item itself excluded;
+        columns target_item_id, item_id, score, rank (from 1)."""
+        items = [int(i) for i in items]
+        internal = self.item_map.to_internal(items)
+        for item, idx in zip(items, internal):
+            if idx == PAD:
+                raise UnknownItemError(f"Item {item} is not in the model's catalog (filtered out or never trained on).")
+        k = max(1, min(int(k), self.item_map.n_items - 1))
+        idx = torch.from_numpy(internal)
+        scores = self._unit[idx] @ self._unit.T
+        scores[:, PAD] = -torch.inf
+        scores[torch.arange(len(items)), idx] = -torch.inf
+        top = torch.topk(scores, k, dim=1)
+        return _topk_frame(items, top, self.item_map, "target_item_id")
+
+
+def _topk_frame(keys: Sequence[int], top: torch.return_types.topk, item_map, key_column: str) -> pd.DataFrame:  # noqa: ANN001
+    n, k = top.indices.shape
+    values = top.values.cpu().numpy().astype(np.float32)
+    indices = top.indices.cpu().numpy()
+    valid = np.isfinite(values)
+    frame = pd.DataFrame(
+        {
+            key_column: np.repeat(np.asarray(keys, dtype=np.int64), k),
+            "item_id": item_map.to_external(indices.reshape(-1)),
+            "score": values.reshape(-1),
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
+        }
+    )
+    return frame[valid.reshape(-1)].reset_index(drop=True)
+
+
+def with_titles(frame: pd.DataFrame, items: pd.DataFrame | None, columns: Sequence[str] = TITLE_COLUMNS) -> pd.DataFrame:
+    """Join title, title_orig, release_year and genres (those the items table has) by item_id."""
+    if items is None or "item_id" not in items.columns:
+        return frame
+    present = [c for c in columns if c in items.columns]
+    meta = items[["item_id", *present]].drop_duplicates("item_id")
+    return frame.merge(meta, on="item_id", how="left")

@@ -1,0 +1,177 @@
+"""Id maps (external <-> internal, PAD = 0) and padded sequence tensors, as the notebook builds them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+PAD = 0
+
+
+@dataclass
+class ItemIdMap:
+    """Maps external item ids to internal ids 1..n (0 is PAD) and back."""
+
+    external: np.ndarray  # int64, external[i] is the external id of internal id i; external[0] is a placeholder
+
+    def __post_init__(self) -> None:
+        self.external = np.asarray(self.external, dtype=np.int64)
+        self._sorter = np.argsort(self.external[1:], kind="stable")
+        self._sorted = self.external[1:][self._sorter]
+
+    @classmethod
+    def from_ids(cls, ids: np.ndarray) -> "ItemIdMap":
+        """Internal ids in order of first appearance in ``ids``."""
+        uniques = pd.unique(np.asarray(ids, dtype=np.int64))
+        return cls(np.concatenate([[-1], uniques]).astype(np.int64))
+
+    @property
+    def n_items(self) -> int:
+        """Number of real items (PAD not counted)."""
+        return len(self.external) - 1
+
+    def to_internal(self, ids: np.ndarray | list[int]) -> np.ndarray:
+        """Internal ids for external ``ids``; unknown ids map to PAD (0)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.n_items == 0:
+            return np.zeros(len(ids), dtype=np.int64)
+        pos = np.searchsorted(self._sorted, ids)
+        pos = np.clip(pos, 0, len(self._sorted) - 1)
+        found = self._sorted[pos] == ids
+        return np.where(found, self._sorter[pos] + 1, PAD).astype(np.int64)
+
+    def to_external(self, internal: np.ndarray) -> np.ndarray:
+        return self.external[np.asarray(internal, dtype=np.int64)]
+
+
+def sort_by_user_time(interactions: pd.DataFrame) -> np.ndarray:
+    """Row order grouping users together, each user's rows by datetime (stable: ties keep file order)."""
+    users = interactions["user_id"].to_numpy()
+    times = interactions["datetime"].to_numpy().view(np.int64)
+    return np.lexsort((times, users))
+
+
+def _group_bounds(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start offsets and lengths of runs of equal keys in a sorted array."""
+    if len(sorted_keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    lengths = np.diff(np.r_[starts, len(sorted_keys)])
+    return starts, lengths
+
+
+@dataclass
+class TrainingSequences:
+    """Left-padded training tensors: ``x`` inputs, ``y`` shifted targets, ``w`` target weights."""
+
+    x: torch.Tensor  # (n_users, maxlen) int64
+    y: torch.Tensor  # (n_users, maxlen) int64
+    w: torch.Tensor  # (n_users, maxlen) float32
+    user_ids: np.ndarray  # external id of each row
+    item_map: ItemIdMap
+
+    @property
+    def n_sequences(self) -> int:
+        return int(self.x.shape[0])
+
+
+def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) -> TrainingSequences:
+    """Notebook preprocessing: users with < 2 interactions dropped, last maxlen+1 items kept,
+    input = s[:-1], target = s[1:], weights aligned with targets, left padding with PAD."""
+    order = sort_by_user_time(interactions)
+    users = interactions["user_id"].to_numpy()[order]
+    items = interactions["item_id"].to_numpy()[order]
+    weights = interactions["weight"].to_numpy(dtype=np.float32)[order]
+
+    starts, lengths = _group_bounds(users)
+    keep_user = lengths >= 2
+    starts, lengths = starts[keep_user], lengths[keep_user]
+    kept = np.minimum(lengths, session_maxlen + 1)
+    first = starts + lengths - kept  # first kept row of each user
+    n = len(starts)
+    # rows of each kept session, flattened
+    seq_of_row = np.repeat(np.arange(n), kept)
+    offset_in_seq = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
+    rows = first[seq_of_row] + offset_in_seq
+
+    item_map = ItemIdMap.from_ids(items[rows])
+    internal = item_map.to_internal(items[rows])
+    row_weights = weights[rows]
+
+    x = np.zeros((n, session_maxlen), dtype=np.int64)
+    y = np.zeros((n, session_maxlen), dtype=np.int64)
+    w = np.zeros((n, session_maxlen), dtype=np.float32)
+    # element j of a session of length k (0 <= j < k) sits at column maxlen - k + j in the
+    # (maxlen + 1)-wide session; x drops its first column, y is shifted by one.
+    col = session_maxlen - kept[seq_of_row] + 1 + offset_in_seq  # column in a maxlen+1 wide row
+    is_input = offset_in_seq < kept[seq_of_row] - 1
+    is_target = offset_in_seq >= 1
+    x[seq_of_row[is_input], col[is_input]] = internal[is_input]
+    y[seq_of_row[is_target], col[is_target] - 1] = internal[is_target]
+    w[seq_of_row[is_target], col[is_target] - 1] = row_weights[is_target]
+    return TrainingSequences(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), users[starts], item_map)
+
+
+@dataclass
+class UserHistories:
+    """Every user's interactions in time order, for fast per-user lookup (1M users fine)."""
+
+    user_ids: np.ndarray  # sorted unique external user ids
+    starts: np.ndarray
+    lengths: np.ndarray
+    item_ids: np.ndarray  # external item ids, grouped by user, in time order
+    datetimes: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def from_interactions(cls, interactions: pd.DataFrame) -> "UserHistories":
+        order = sort_by_user_time(interactions)
+        users = interactions["user_id"].to_numpy()[order]
+        starts, lengths = _group_bounds(users)
+        return cls(
+            users[starts] if len(starts) else np.zeros(0, dtype=np.int64),
+            starts,
+            lengths,
+            interactions["item_id"].to_numpy()[order],
+            interactions["datetime"].to_numpy()[order],
+            interactions["weight"].to_numpy(dtype=np.float32)[order],
+        )
+
+    def __contains__(self, user_id: int) -> bool:
+        return self.index_of(user_id) >= 0
+
+    def index_of(self, user_id: int) -> int:
+        """Position of ``user_id`` in ``user_ids`` or -1."""
+        pos = int(np.searchsorted(self.user_ids, user_id))
+        if pos < len(self.user_ids) and self.user_ids[pos] == user_id:
+            return pos
+        return -1
+
+    def items_of(self, user_id: int) -> np.ndarray:
+        """External item ids of the user, oldest first (empty when unknown)."""
+        pos = self.index_of(user_id)
+        if pos < 0:
+            return np.zeros(0, dtype=np.int64)
+        s = self.starts[pos]
+        return self.item_ids[s : s + self.lengths[pos]]
+
+    def frame_of(self, user_id: int) -> pd.DataFrame:
+        """The user's history as a frame (item_id, datetime, weight), oldest first."""
+        pos = self.index_of(user_id)
+        if pos < 0:
+            return pd.DataFrame({"item_id": np.zeros(0, np.int64), "datetime": np.zeros(0, "datetime64[ns]"), "weight": np.zeros(0, np.float32)})
+        sl = slice(self.starts[pos], self.starts[pos] + self.lengths[pos])
+        return pd.DataFrame({"item_id": self.item_ids[sl], "datetime": self.datetimes[sl], "weight": self.weights[sl]})
+
+
+def inference_sequences(histories: list[np.ndarray], item_map: ItemIdMap, session_maxlen: int) -> torch.Tensor:
+    """Left-padded (n, maxlen) internal-id tensor from external-id histories; unknown items dropped."""
+    x = np.zeros((len(histories), session_maxlen), dtype=np.int64)
+    for row, hist in enumerate(histories):
+        internal = item_map.to_internal(hist)
+        internal = internal[internal != PAD][-session_maxlen:]
+        if len(internal):
+            x[row, session_maxlen - len(internal) :] = internal
+    return torch.from_numpy(x)

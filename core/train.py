@@ -1,0 +1,386 @@
+"""The training loop: device choice, seeding, progress callback, cancel, OOM handling.
+
+Per-step losses stay on the device and are handed to the callback in blocks (every
+``report_every`` seconds), so a live plot costs no host sync per step.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .config import SASRecConfig
+from .errors import OutOfMemoryError, TrainingError
+from .model import SASRec
+from .sequences import ItemIdMap, TrainingSequences, build_training_sequences
+
+
+@dataclass
+class StepReport:
+    """Losses of the steps ``first_step .. first_step + len(losses) - 1`` (1-based) of ``epoch``."""
+
+    epoch: int  # 1-based
+    first_step: int
+    losses: list[float]
+    steps_per_epoch: int
+    epochs: int
+    sequences_per_sec: float
+    elapsed: float
+
+    @property
+    def step(self) -> int:
+        """The last step this report covers."""
+        return self.first_step + len(self.losses) - 1
+
+
+@dataclass
+class EpochReport:
+    """End of an epoch: its mean loss, duration and any validation metrics."""
+
+    epoch: int
+    epochs: int
+    mean_loss: float
+    seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+ProgressCallback = Callable[[StepReport | EpochReport], None]
+#: Called after an epoch with the model in eval mode; returns validation metrics.
+Validator = Callable[["TrainedModel"], dict[str, float]]
+
+
+@dataclass
+class TrainingHistory:
+    """Per-step and per-epoch figures of one run."""
+
+    step_losses: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    epoch_metrics: list[dict[str, float]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "step_losses": list(self.step_losses),
+            "epoch_losses": list(self.epoch_losses),
+            "epoch_seconds": list(self.epoch_seconds),
+            "epoch_metrics": [dict(m) for m in self.epoch_metrics],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainingHistory":
+        return cls(
+            [float(v) for v in data.get("step_losses", [])],
+            [float(v) for v in data.get("epoch_losses", [])],
+            [float(v) for v in data.get("epoch_seconds", [])],
+            [dict(m) for m in data.get("epoch_metrics", [])],
+        )
+
+
+@dataclass
+class TrainedModel:
+    """A fitted SASRec with everything needed to recommend and to save it."""
+
+    module: SASRec
+    config: SASRecConfig
+    item_map: ItemIdMap
+    history: TrainingHistory
+    filter_config: dict = field(default_factory=dict)
+    n_sequences: int = 0
+    device: str = "cpu"
+    epochs_done: int = 0
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns. ``model`` is None only when cancelled before the first epoch ended."""
+
+    model: TrainedModel | None
+    cancelled: bool
+    seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present else CPU; 'cuda'/'cuda:N' checked to exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise TrainingError(f"device '{name}' was asked for but no CUDA device is available; use cpu or auto")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise TrainingError(f"device '{name}' does not exist: {torch.cuda.device_count()} CUDA device(s) found")
+    return torch.device(name)
+
+
+def available_devices() -> list[str]:
+    """'cpu' plus one 'cuda:N' per CUDA device found."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return devices
+
+
+@contextlib.contextmanager
+def _determinism(enabled: bool) -> Iterator[None]:
+    """Turn on deterministic algorithms for the block only."""
+    if not enabled:
+        yield
+        return
+    previous = torch.are_deterministic_algorithms_enabled()
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _oom_error(config: SASRecConfig, device: torch.device) -> OutOfMemoryError:
+    return OutOfMemoryError(
+        f"Out of memory on {device}. Lower batch_size (now {config.batch_size}), "
+        f"session_maxlen (now {config.session_maxlen}) or n_factors (now {config.n_factors})."
+    )
+
+
+def _is_oom(exc: BaseException) -> bool:
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def sequence_loss(
+    model: SASRec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    target_pos: torch.Tensor,
+    n_targets: int,
+    config: SASRecConfig,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Loss of one batch, computed only at the ``target_pos`` flat positions (the non-PAD targets).
+
+    softmax: weighted cross-entropy over the whole catalog, summed and divided by the number
+    of targets (RecTools' normalisation); bce / gbce: sampled negatives, mean over the
+    positive and its negatives, weighted, divided by the number of targets.
+    """
+    hidden = model(x)
+    d = hidden.shape[-1]
+    h = hidden.reshape(-1, d).index_select(0, target_pos)
+    targets = y.reshape(-1).index_select(0, target_pos)
+    weights = w.reshape(-1).index_select(0, target_pos)
+    emb = model.output_embeddings()
+    if config.loss == "softmax":
+        logits = h @ emb.T
+        loss = F.cross_entropy(logits, targets, reduction="none")
+        return (loss * weights).sum() / n_targets
+    negatives = torch.randint(
+        1, model.n_items + 1, (h.shape[0], config.n_negatives), device=h.device, generator=generator
+    )
+    candidates = torch.cat((targets.unsqueeze(1), negatives), dim=1)
+    logits = torch.einsum("md,mkd->mk", h, emb[candidates])
+    if config.loss == "gbce":
+        logits = _gbce_logits(logits, config.n_negatives, model.n_items, config.gbce_t)
+    labels = torch.zeros_like(logits)
+    labels[:, 0] = 1.0
+    loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
+    return (loss * weights).sum() / n_targets
+
+
+def _gbce_logits(logits: torch.Tensor, n_negatives: int, n_items: int, t: float) -> torch.Tensor:
+    """gSASRec's calibrated positive logits (float64, as in the original implementation)."""
+    alpha = n_negatives / max(n_items - 1, 1)
+    beta = alpha * (t * (1 - 1 / alpha) + 1 / alpha)
+    pos = logits[:, :1].to(torch.float64)
+    eps = 1e-10
+    big = torch.finfo(torch.float64).max
+    probs = torch.clamp(torch.sigmoid(pos), eps, 1 - eps)
+    adjusted = torch.clamp(probs.pow(-beta), 1 + eps, big)
+    adjusted = torch.clamp(1 / (adjusted - 1), eps, big)
+    return torch.cat((torch.log(adjusted).to(logits.dtype), logits[:, 1:]), dim=1)
+
+
+def _epoch_batches(
+    y: torch.Tensor, batch_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """Shuffle once per epoch (on the host) and precompute each batch's non-PAD target positions.
+
+    Returns the permutation, all batches' flat target positions concatenated, and the
+    host-side offsets into them, so the step needs no boolean indexing and no sync.
+    """
+    n, length = y.shape
+    perm = torch.randperm(n, generator=generator)
+    nonpad = (y.index_select(0, perm) != 0).reshape(-1)
+    flat = torch.nonzero(nonpad).squeeze(1)
+    per_batch = batch_size * length
+    batch_of = torch.div(flat, per_batch, rounding_mode="floor")
+    n_batches = math.ceil(n / batch_size)
+    counts = torch.bincount(batch_of, minlength=n_batches)
+    offsets = [0] + torch.cumsum(counts, 0).tolist()
+    local = flat - batch_of * per_batch
+    return perm, local, offsets
+
+
+def fit(
+    interactions: pd.DataFrame,
+    config: SASRecConfig,
+    *,
+    callback: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    report_every: float = 0.1,
+    validator: Validator | None = None,
+    validate_every: int = 1,
+    filter_config: dict | None = None,
+    sequences: TrainingSequences | None = None,
+) -> FitResult:
+    """Train SASRec on (filtered, weighted) ``interactions``.
+
+    ``callback`` gets ``StepReport`` blocks about every ``report_every`` seconds and an
+    ``EpochReport`` after each epoch; ``should_stop`` is checked every step. When stopped,
+    the result keeps the model of the last completed epoch (or None).
+    """
+    config.validate()
+    device = resolve_device(config.device)
+    start = time.perf_counter()
+    if sequences is None:
+        sequences = build_training_sequences(interactions, config.session_maxlen)
+    if sequences.n_sequences == 0:
+        raise TrainingError("No user has at least 2 interactions after filtering: nothing to train on. Loosen the filters.")
+    try:
+        with _determinism(config.deterministic):
+            return _fit(sequences, config, device, start, callback, should_stop, report_every, validator, validate_every, filter_config or {})
+    except TrainingError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - mapped to a clear error below
+        if _is_oom(exc):
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+            raise _oom_error(config, device) from exc
+        raise
+
+
+def _fit(
+    seq: TrainingSequences,
+    config: SASRecConfig,
+    device: torch.device,
+    start: float,
+    callback: ProgressCallback | None,
+    should_stop: Callable[[], bool] | None,
+    report_every: float,
+    validator: Validator | None,
+    validate_every: int,
+    filter_config: dict,
+) -> FitResult:
+    _seed_all(config.seed)
+    model = SASRec(seq.item_map.n_items, config)
+    model.xavier_init()
+    model.to(device)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.lr, betas=(0.9, 0.98), **({"fused": True} if device.type == "cuda" else {})
+    )
+    x, y, w = seq.x.to(device), seq.y.to(device), seq.w.to(device)
+    host_gen = torch.Generator().manual_seed(config.seed)
+    dev_gen = torch.Generator(device=device).manual_seed(config.seed)
+    n = seq.n_sequences
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    history = TrainingHistory()
+    trained: TrainedModel | None = None
+    last_state: dict | None = None
+
+    def snapshot() -> TrainedModel:
+        return TrainedModel(
+            module=model, config=copy.deepcopy(config), item_map=seq.item_map, history=history,
+            filter_config=dict(filter_config), n_sequences=n, device=str(device), epochs_done=len(history.epoch_losses),
+        )
+
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        epoch_start = time.perf_counter()
+        perm, positions, offsets = _epoch_batches(seq.y, config.batch_size, host_gen)
+        perm, positions = perm.to(device), positions.to(device)
+        step_losses = torch.zeros(steps_per_epoch, device=device)
+        reported = 0
+        last_report = time.perf_counter()
+        for step in range(steps_per_epoch):
+            if should_stop is not None and should_stop():
+                return _cancelled(model, last_state, trained, start)
+            rows = perm[step * config.batch_size : (step + 1) * config.batch_size]
+            n_targets = offsets[step + 1] - offsets[step]  # >= 1: every sequence has a target
+            loss = sequence_loss(
+                model, x.index_select(0, rows), y.index_select(0, rows), w.index_select(0, rows),
+                positions[offsets[step] : offsets[step + 1]], n_targets, config, dev_gen,
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step_losses[step] = loss.detach()
+            now = time.perf_counter()
+            if callback is not None and now - last_report >= report_every:
+                reported = _report_steps(callback, step_losses, reported, step + 1, epoch, steps_per_epoch, config, now, start, epoch_start, history)
+                last_report = now
+        now = time.perf_counter()
+        if callback is not None:
+            reported = _report_steps(callback, step_losses, reported, steps_per_epoch, epoch, steps_per_epoch, config, now, start, epoch_start, history)
+        else:
+            history.step_losses.extend(step_losses.tolist())
+        mean_loss = float(step_losses.mean())
+        history.epoch_losses.append(mean_loss)
+        history.epoch_seconds.append(time.perf_counter() - epoch_start)
+        model.eval()
+        trained = snapshot()
+        metrics: dict[str, float] = {}
+        if validator is not None and (epoch % validate_every == 0 or epoch == config.epochs):
+            with torch.no_grad():
+                metrics = validator(trained)
+        history.epoch_metrics.append(metrics)
+        last_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if callback is not None:
+            callback(EpochReport(epoch, config.epochs, mean_loss, history.epoch_seconds[-1], metrics))
+    model.eval()
+    return FitResult(snapshot(), False, time.perf_counter() - start)
+
+
+def _report_steps(
+    callback: ProgressCallback,
+    step_losses: torch.Tensor,
+    reported: int,
+    upto: int,
+    epoch: int,
+    steps_per_epoch: int,
+    config: SASRecConfig,
+    now: float,
+    start: float,
+    epoch_start: float,
+    history: TrainingHistory,
+) -> int:
+    if upto <= reported:
+        return reported
+    losses = step_losses[reported:upto].tolist()  # the only host sync, once per report
+    history.step_losses.extend(losses)
+    rate = upto * config.batch_size / max(now - epoch_start, 1e-9)
+    callback(StepReport(epoch, reported + 1, losses, steps_per_epoch, config.epochs, rate, now - start))
+    return upto
+
+
+def _cancelled(model: SASRec, last_state: dict | None, trained: TrainedModel | None, start: float) -> FitResult:
+    if trained is None or last_state is None:
+        return FitResult(None, True, time.perf_counter() - start)
+    model.load_state_dict(last_state)
+    model.eval()
+    return FitResult(trained, True, time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""Resources shipped with the GUI: style sheets and icons."""
