@@ -127,3 +127,11 @@ def with_titles(frame: pd.DataFrame, items: pd.DataFrame | None, columns: Sequen
     present = [c for c in columns if c in items.columns]
     meta = items[["item_id", *present]].drop_duplicates("item_id")
     return frame.merge(meta, on="item_id", how="left")
+
+
+def recommender_for(model: TrainedModel, interactions: pd.DataFrame, device: str = "cpu") -> Recommender:
+    """A ``Recommender`` over ``interactions`` filtered with the model's own filter settings."""
+    from .filters import FilterConfig, apply_filters
+
+    filtered = apply_filters(interactions, FilterConfig.from_dict(model.filter_config)).interactions
+    return Recommender(model, UserHistories.from_interactions(filtered), device=device)

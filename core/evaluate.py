@@ -1,0 +1,162 @@
+"""Honest offline evaluation: splits, ranking metrics and a popularity baseline.
+
+Metrics (any k, vectorised): HR (share of users with a hit), Recall, NDCG (binary gains,
+log2 discount, divided by the achievable ideal DCG), MAP (average precision divided by
+min(#relevant, k)), MRR, catalog coverage, and mean popularity (training interactions)
+of the recommended items.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .sequences import sort_by_user_time
+
+METRICS = ("HR", "Recall", "NDCG", "MAP", "MRR", "Coverage", "MeanPop")
+
+
+@dataclass
+class Split:
+    """Training interactions and test targets (user_id, item_id) of one split."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    scheme: str
+
+
+def _drop_unknown(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    known_users = test["user_id"].isin(pd.unique(train["user_id"]))
+    known_items = test["item_id"].isin(pd.unique(train["item_id"]))
+    return test[known_users & known_items]
+
+
+def leave_last_out(interactions: pd.DataFrame) -> Split:
+    """Each user's last interaction (stable time order) is the test target; the rest is training.
+
+    Users with a single interaction stay in training only. Test rows whose item never
+    occurs in training are dropped.
+    """
+    order = sort_by_user_time(interactions)
+    users = interactions["user_id"].to_numpy()[order]
+    is_last = np.r_[users[1:] != users[:-1], True] if len(users) else np.zeros(0, bool)
+    is_first = np.r_[True, users[1:] != users[:-1]] if len(users) else np.zeros(0, bool)
+    test_rows = order[is_last & ~is_first]
+    mask = np.zeros(len(interactions), dtype=bool)
+    mask[test_rows] = True
+    train = interactions[~mask].reset_index(drop=True)
+    test = interactions[mask][["user_id", "item_id"]]
+    return Split(train, _drop_unknown(train, test).reset_index(drop=True), "last")
+
+
+def time_split(interactions: pd.DataFrame, test_days: int = 7) -> Split:
+    """The last ``test_days`` days (before the latest timestamp) are the test period.
+
+    Test users and items unknown to training are dropped, and so are test items the user
+    already saw in training, like RecTools' ``TimeRangeSplitter``.
+    """
+    if test_days < 1:
+        raise ConfigError({"test_days": f"must be at least 1, got {test_days}"})
+    if len(interactions) == 0:
+        return Split(interactions, interactions[["user_id", "item_id"]], "time")
+    end = interactions["datetime"].max().normalize() + pd.Timedelta(days=1)
+    start = end - pd.Timedelta(days=test_days)
+    in_test = interactions["datetime"].to_numpy() >= np.datetime64(start)
+    train = interactions[~in_test].reset_index(drop=True)
+    test = interactions[in_test][["user_id", "item_id"]].drop_duplicates()
+    test = _drop_unknown(train, test)
+    seen = train[["user_id", "item_id"]].drop_duplicates().assign(_seen=True)
+    test = test.merge(seen, on=["user_id", "item_id"], how="left")
+    test = test[test["_seen"].isna()].drop(columns="_seen")
+    return Split(train, test.reset_index(drop=True), "time")
+
+
+def popularity(train: pd.DataFrame) -> pd.Series:
+    """Number of distinct users per item in ``train``, most popular first."""
+    counts = train.drop_duplicates(["user_id", "item_id"])["item_id"].value_counts()
+    return counts.sort_values(ascending=False, kind="stable")
+
+
+def popular_recommendations(train: pd.DataFrame, users: Sequence[int], k: int, filter_viewed: bool = True) -> pd.DataFrame:
+    """Popularity baseline: the most popular items each user has not seen (when ``filter_viewed``)."""
+    ranking = popularity(train).index.to_numpy()
+    users = np.asarray(users, dtype=np.int64)
+    if not filter_viewed:
+        top = ranking[:k]
+        return pd.DataFrame({
+            "user_id": np.repeat(users, len(top)),
+            "item_id": np.tile(top, len(users)),
+            "rank": np.tile(np.arange(1, len(top) + 1), len(users)),
+        })
+    # Each user can have seen at most (their history) items, so k + max history candidates suffice.
+    seen = train[train["user_id"].isin(users)][["user_id", "item_id"]].drop_duplicates()
+    depth = int(min(len(ranking), k + (seen.groupby("user_id").size().max() if len(seen) else 0)))
+    cand = pd.DataFrame({
+        "user_id": np.repeat(users, depth),
+        "item_id": np.tile(ranking[:depth], len(users)),
+        "order": np.tile(np.arange(depth), len(users)),
+    })
+    cand = cand.merge(seen.assign(_seen=True), on=["user_id", "item_id"], how="left")
+    cand = cand[cand["_seen"].isna()].sort_values(["user_id", "order"], kind="stable")
+    cand["rank"] = cand.groupby("user_id").cumcount() + 1
+    return cand[cand["rank"] <= k][["user_id", "item_id", "rank"]].reset_index(drop=True)
+
+
+def ranking_metrics(
+    recommendations: pd.DataFrame,
+    test: pd.DataFrame,
+    ks: Sequence[int] = (10,),
+    *,
+    catalog_size: int | None = None,
+    item_popularity: pd.Series | None = None,
+) -> dict[str, float]:
+    """Metrics averaged over the users of ``test`` (a user with no recommendations scores 0).
+
+    ``recommendations``: user_id, item_id, rank (1-based). ``test``: user_id, item_id.
+    Returns keys like ``"NDCG@10"``.
+    """
+    test = test[["user_id", "item_id"]].drop_duplicates()
+    test_users = pd.unique(test["user_id"])
+    n_users = len(test_users)
+    result: dict[str, float] = {}
+    if n_users == 0:
+        for k in ks:
+            for name in METRICS:
+                result[f"{name}@{k}"] = float("nan")
+        return result
+    n_relevant = test.groupby("user_id").size()
+    recs = recommendations[recommendations["user_id"].isin(test_users)][["user_id", "item_id", "rank"]]
+    hits = recs.merge(test, on=["user_id", "item_id"], how="inner")
+    for k in ks:
+        hk = hits[hits["rank"] <= k]
+        rk = recs[recs["rank"] <= k]
+        rank = hk["rank"].to_numpy().astype(np.float64)
+        users = hk["user_id"].to_numpy()
+        n_rel = n_relevant.reindex(users).to_numpy().astype(np.float64)
+        # per-hit contributions, summed per user
+        hit_df = pd.DataFrame({"user_id": users, "rank": rank, "dcg": 1.0 / np.log2(rank + 1.0)})
+        hit_df = hit_df.sort_values(["user_id", "rank"], kind="stable")
+        hit_df["nth_hit"] = hit_df.groupby("user_id").cumcount() + 1
+        hit_df["prec"] = hit_df["nth_hit"] / hit_df["rank"]
+        per_user = hit_df.groupby("user_id").agg(n_hits=("rank", "size"), dcg=("dcg", "sum"), ap=("prec", "sum"), first=("rank", "min"))
+        rel = n_relevant.reindex(per_user.index).to_numpy().astype(np.float64)
+        discounts = np.cumsum(1.0 / np.log2(np.arange(2, k + 2)))
+        idcg = discounts[np.minimum(rel, k).astype(int) - 1]
+        result[f"HR@{k}"] = len(per_user) / n_users
+        result[f"Recall@{k}"] = float((per_user["n_hits"].to_numpy() / rel).sum() / n_users)
+        result[f"NDCG@{k}"] = float((per_user["dcg"].to_numpy() / idcg).sum() / n_users)
+        result[f"MAP@{k}"] = float((per_user["ap"].to_numpy() / np.minimum(rel, k)).sum() / n_users)
+        result[f"MRR@{k}"] = float((1.0 / per_user["first"].to_numpy()).sum() / n_users)
+        del n_rel
+        if catalog_size:
+            result[f"Coverage@{k}"] = rk["item_id"].nunique() / catalog_size
+        else:
+            result[f"Coverage@{k}"] = float("nan")
+        if item_popularity is not None and len(rk):
+            result[f"MeanPop@{k}"] = float(item_popularity.reindex(rk["item_id"]).fillna(0).mean())
+        else:
+            result[f"MeanPop@{k}"] = float("nan")
+    return result
