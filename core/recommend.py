@@ -9,7 +9,7 @@ import torch
 
 from .dataset import TITLE_COLUMNS
 from .errors import UnknownItemError, UnknownUserError
-from .sequences import PAD, UserHistories, inference_sequences
+from .sequences import PAD, UserHistories, padded_last_items
 from .train import TrainedModel
 
 U2I_COLUMNS = ["user_id", "item_id", "score", "rank"]
@@ -44,46 +44,51 @@ class Recommender:
         items = self.histories.items_of(user_id)
         return items[self.item_map.to_internal(items) != PAD]
 
-    def _check_users(self, users: Sequence[int]) -> list[np.ndarray]:
-        histories = []
-        for user in users:
-            if user not in self.histories:
-                raise UnknownUserError(f"User {user} is not in the data: no interactions after filtering.")
-            hist = self.histories.items_of(user)
-            if not (self.item_map.to_internal(hist) != PAD).any():
-                raise UnknownUserError(
-                    f"User {user} has {len(hist)} interaction(s), none with an item the model knows: cannot recommend."
-                )
-            histories.append(hist)
-        return histories
+    def _positions(self, users: Sequence[int]) -> np.ndarray:
+        """Positions of ``users`` in the histories; raises UnknownUserError naming the first bad one."""
+        users_arr = np.asarray(users, dtype=np.int64)
+        pos = self.histories.positions_of(users_arr)
+        missing = np.flatnonzero(pos < 0)
+        if len(missing):
+            raise UnknownUserError(f"User {users_arr[missing[0]]} is not in the data: no interactions after filtering.")
+        return pos
+
+    def _encode(self, positions: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+        """User embeddings of the users at ``positions`` plus their (row, internal item) pairs."""
+        row, items = self.histories.flat_items(positions)
+        internal = self.item_map.to_internal(items)
+        x = padded_last_items(row, internal, len(positions), self.module.session_maxlen)
+        empty = np.flatnonzero((x == PAD).all(dim=1).numpy())
+        if len(empty):
+            user = self.histories.user_ids[positions[empty[0]]]
+            n = int(self.histories.lengths[positions[empty[0]]])
+            raise UnknownUserError(f"User {user} has {n} interaction(s), none with an item the model knows: cannot recommend.")
+        return self.module(x.to(self.device))[:, -1, :], row, internal
 
     @torch.no_grad()
     def user_embeddings(self, users: Sequence[int]) -> torch.Tensor:
         """Last hidden state of each user's (known-item) history, (n, d)."""
-        histories = self._check_users(users)
-        out = []
-        for start in range(0, len(histories), self.batch_size):
-            x = inference_sequences(histories[start : start + self.batch_size], self.item_map, self.module.session_maxlen)
-            out.append(self.module(x.to(self.device))[:, -1, :])
+        pos = self._positions(users)
+        out = [self._encode(pos[s : s + self.batch_size])[0] for s in range(0, len(pos), self.batch_size)]
         return torch.cat(out) if out else torch.zeros(0, self._emb.shape[1])
 
     @torch.no_grad()
     def recommend(self, users: Iterable[int], k: int = 10, filter_viewed: bool = True) -> pd.DataFrame:
         """Top-``k`` items per user by dot product; columns user_id, item_id, score, rank (from 1)."""
-        users = [int(u) for u in users]
+        users = np.asarray([int(u) for u in users], dtype=np.int64)
         k = max(1, min(int(k), self.item_map.n_items))
+        pos = self._positions(users)
         frames = []
         for start in range(0, len(users), self.batch_size):
-            chunk = users[start : start + self.batch_size]
-            emb_users = self.user_embeddings(chunk)
+            chunk = pos[start : start + self.batch_size]
+            emb_users, row, internal = self._encode(chunk)
             scores = emb_users @ self._emb.T
             scores[:, PAD] = -torch.inf
             if filter_viewed:
-                for row, user in enumerate(chunk):
-                    seen = self.item_map.to_internal(self.histories.items_of(user))
-                    scores[row, torch.from_numpy(seen[seen != PAD])] = -torch.inf
+                seen = internal != PAD
+                scores[torch.from_numpy(row[seen]).to(self.device), torch.from_numpy(internal[seen]).to(self.device)] = -torch.inf
             top = torch.topk(scores, k, dim=1)
-            frames.append(_topk_frame(chunk, top, self.item_map, "user_id"))
+            frames.append(_topk_frame(users[start : start + self.batch_size], top, self.item_map, "user_id"))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=U2I_COLUMNS)
 
     @torch.no_grad()

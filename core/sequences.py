@@ -157,6 +157,21 @@ class UserHistories:
         s = self.starts[pos]
         return self.item_ids[s : s + self.lengths[pos]]
 
+    def positions_of(self, user_ids: np.ndarray) -> np.ndarray:
+        """Positions of many users in ``user_ids`` (-1 for unknown), vectorised."""
+        user_ids = np.asarray(user_ids, dtype=np.int64)
+        if len(self.user_ids) == 0:
+            return np.full(len(user_ids), -1, dtype=np.int64)
+        pos = np.clip(np.searchsorted(self.user_ids, user_ids), 0, len(self.user_ids) - 1)
+        return np.where(self.user_ids[pos] == user_ids, pos, -1)
+
+    def flat_items(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, external item id) of every interaction of the users at ``positions`` (all known)."""
+        lengths = self.lengths[positions]
+        row = np.repeat(np.arange(len(positions)), lengths)
+        offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return row, self.item_ids[self.starts[positions][row] + offset]
+
     def frame_of(self, user_id: int) -> pd.DataFrame:
         """The user's history as a frame (item_id, datetime, weight), oldest first."""
         pos = self.index_of(user_id)
@@ -164,6 +179,23 @@ class UserHistories:
             return pd.DataFrame({"item_id": np.zeros(0, np.int64), "datetime": np.zeros(0, "datetime64[ns]"), "weight": np.zeros(0, np.float32)})
         sl = slice(self.starts[pos], self.starts[pos] + self.lengths[pos])
         return pd.DataFrame({"item_id": self.item_ids[sl], "datetime": self.datetimes[sl], "weight": self.weights[sl]})
+
+
+def padded_last_items(row: np.ndarray, internal: np.ndarray, n_rows: int, session_maxlen: int) -> torch.Tensor:
+    """Left-padded (n_rows, maxlen) tensor of each row's last ``maxlen`` known items.
+
+    ``row`` (non-decreasing) and ``internal`` list items in time order per row; PAD (unknown)
+    items are dropped first, as RecTools does for recommendation histories.
+    """
+    keep = internal != PAD
+    row, internal = row[keep], internal[keep]
+    counts = np.bincount(row, minlength=n_rows)
+    ends = np.cumsum(counts)
+    from_end = ends[row] - np.arange(len(row))  # 1 for a row's last item
+    take = from_end <= session_maxlen
+    x = np.zeros((n_rows, session_maxlen), dtype=np.int64)
+    x[row[take], session_maxlen - from_end[take]] = internal[take]
+    return torch.from_numpy(x)
 
 
 def inference_sequences(histories: list[np.ndarray], item_map: ItemIdMap, session_maxlen: int) -> torch.Tensor:

@@ -78,3 +78,14 @@ def test_user_histories_lookup():
     frame = hist.frame_of(1)
     assert list(frame.columns) == ["item_id", "datetime", "weight"]
     assert frame["datetime"].is_monotonic_increasing
+
+
+def test_vectorised_padding_equals_the_per_user_loop():
+    from core.sequences import padded_last_items
+
+    rng = np.random.default_rng(0)
+    m = ItemIdMap.from_ids(np.arange(1, 30))
+    histories = [rng.integers(1, 40, rng.integers(1, 12)) for _ in range(50)]  # ids >= 30 unknown
+    row = np.concatenate([np.full(len(h), i) for i, h in enumerate(histories)])
+    internal = m.to_internal(np.concatenate(histories))
+    assert torch.equal(padded_last_items(row, internal, 50, 5), inference_sequences(histories, m, 5))
