@@ -36,6 +36,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-item-freq", type=int, default=f.min_item_freq)
     p.add_argument("--min-user-interactions", type=int, default=f.min_user_interactions)
     p.add_argument("--format", choices=["auto", "kion", "movielens"], default="auto")
+    p.add_argument("--holdout", choices=["none", "last", "time"], default="none",
+                   help="hold out a test split, train on the rest and report validation metrics per epoch")
+    p.add_argument("--test-days", type=int, default=7, help="test period of --holdout time")
+    p.add_argument("--validate-every", type=int, default=1, help="validate every N epochs (with --holdout)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,8 +105,10 @@ def _read_ids(path: str, what: str) -> list[int]:
     return ids
 
 
-def _progress_printer(stream=sys.stderr):  # noqa: ANN001, ANN202
+def _progress_printer(stream=None):  # noqa: ANN001, ANN202
     from .train import EpochReport, StepReport
+
+    stream = stream or sys.stderr
 
     def callback(event: StepReport | EpochReport) -> None:
         if isinstance(event, StepReport):
@@ -152,10 +158,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     filtered = apply_filters(data.interactions, filters)
     for step in filtered.steps:
         print(f"{step.name}: {step.rows:,} rows, {step.users:,} users, {step.items:,} items", file=sys.stderr)
-    result = fit(filtered.interactions, config, callback=_progress_printer(), report_every=1.0, filter_config=filters.to_dict())
+    train_df, validator, holdout = filtered.interactions, None, {}
+    if args.holdout != "none":
+        from .evaluate_model import make_split, make_validator
+
+        split = make_split(filtered.interactions, args.holdout, args.test_days)
+        train_df, validator = split.train, make_validator(split)
+        holdout = {"split": args.holdout, "test_days": args.test_days}
+        print(f"holding out {len(split.test):,} test interactions ({args.holdout} split)", file=sys.stderr)
+    result = fit(train_df, config, callback=_progress_printer(), report_every=1.0, filter_config=filters.to_dict(),
+                 validator=validator, validate_every=args.validate_every)
     assert result.model is not None
-    save_checkpoint(result.model, args.out, extra={"data_dir": str(Path(args.data_dir).resolve()), "format": data.format})
+    extra = {"data_dir": str(Path(args.data_dir).resolve()), "format": data.format, "holdout": holdout}
+    save_checkpoint(result.model, args.out, extra=extra)
     model = result.model
+    _record_run(model, result.seconds, filtered.interactions, str(Path(args.data_dir).resolve()), str(Path(args.out).resolve()))
     print(
         f"trained {model.epochs_done} epoch(s) on {model.n_sequences:,} sequences, {model.item_map.n_items:,} items "
         f"on {model.device} in {result.seconds:.1f} s (total {time.perf_counter() - start:.1f} s); "
@@ -163,6 +180,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _record_run(model, seconds: float, interactions, source: str, checkpoint: str) -> None:  # noqa: ANN001
+    from .runs import RunRecord, RunStore, RunStoreError, data_fingerprint
+
+    metrics = next((m for m in reversed(model.history.epoch_metrics) if m), {})
+    record = RunRecord(
+        config=model.config.to_dict(), filter_config=model.filter_config, data_fingerprint=data_fingerprint(interactions),
+        data_source=source, history=model.history.to_dict(), metrics=metrics, device=model.device, seconds=seconds,
+        checkpoint_path=checkpoint,
+    )
+    try:
+        run_id = RunStore.default().add(record)
+        print(f"recorded as run {run_id}", file=sys.stderr)
+    except RunStoreError as exc:
+        print(f"warning: {exc} (the run is kept and will be written next time)", file=sys.stderr)
 
 
 def _load_for_query(args: argparse.Namespace):  # noqa: ANN202

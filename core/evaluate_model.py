@@ -1,0 +1,98 @@
+"""Evaluate a trained SASRec beside the popularity baseline on a held-out split."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .evaluate import Split, leave_last_out, popular_recommendations, popularity, ranking_metrics, time_split
+from .recommend import Recommender
+from .sequences import PAD, UserHistories
+from .train import TrainedModel, Validator
+
+SPLITS = ("last", "time")
+
+
+def make_split(interactions: pd.DataFrame, scheme: str = "last", test_days: int = 7) -> Split:
+    """``last``: each user's last interaction held out; ``time``: the last ``test_days`` days."""
+    if scheme == "last":
+        return leave_last_out(interactions)
+    if scheme == "time":
+        return time_split(interactions, test_days)
+    raise ValueError(f"unknown split {scheme!r}; use one of {SPLITS}")
+
+
+def model_recommendations(model: TrainedModel, split: Split, k: int, filter_viewed: bool = True, device: str = "cpu") -> pd.DataFrame:
+    """Top-``k`` for every test user that has at least one item the model knows."""
+    histories = UserHistories.from_interactions(split.train)
+    rec = Recommender(model, histories, device=device)
+    users = pd.unique(split.test["user_id"])
+    pos = histories.positions_of(users)
+    users = users[pos >= 0]
+    if len(users) == 0:
+        return pd.DataFrame(columns=["user_id", "item_id", "score", "rank"])
+    # users whose whole history is outside the model's catalog cannot be scored: a miss
+    row, items = histories.flat_items(pos[pos >= 0])
+    known = np.bincount(row[model.item_map.to_internal(items) != PAD], minlength=len(users)) > 0
+    return rec.recommend(users[known], k=k, filter_viewed=filter_viewed)
+
+
+def evaluate_split(model: TrainedModel, split: Split, ks: Sequence[int] = (10,), filter_viewed: bool = True, device: str = "cpu") -> pd.DataFrame:
+    """A table with rows ``SASRec`` and ``Popular`` and one column per metric@k."""
+    k_max = max(ks)
+    item_pop = popularity(split.train)
+    catalog = model.item_map.n_items
+    users = pd.unique(split.test["user_id"])
+    rows = {
+        "SASRec": ranking_metrics(model_recommendations(model, split, k_max, filter_viewed, device), split.test, ks, catalog_size=catalog, item_popularity=item_pop),
+        "Popular": ranking_metrics(popular_recommendations(split.train, users, k_max, filter_viewed), split.test, ks, catalog_size=catalog, item_popularity=item_pop),
+    }
+    table = pd.DataFrame(rows).T
+    table.index.name = "model"
+    return table
+
+
+def make_validator(split: Split, k: int = 10, max_users: int | None = 20_000, seed: int = 0) -> Validator:
+    """A per-epoch validator for ``core.train.fit``: HR@k and NDCG@k on (a sample of) the test users."""
+    test = split.test
+    users = pd.unique(test["user_id"])
+    if max_users is not None and len(users) > max_users:
+        chosen = np.random.default_rng(seed).choice(users, max_users, replace=False)
+        test = test[test["user_id"].isin(chosen)]
+    sample = Split(split.train, test, split.scheme)
+
+    def validate(model: TrainedModel) -> dict[str, float]:
+        recs = model_recommendations(model, sample, k, device=str(next(model.module.parameters()).device))
+        metrics = ranking_metrics(recs, sample.test, (k,))
+        return {f"HR@{k}": metrics[f"HR@{k}"], f"NDCG@{k}": metrics[f"NDCG@{k}"]}
+
+    return validate
+
+
+def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", split: str = "last", test_days: int = 7, ks: Sequence[int] = (10,), refit: bool | None = None) -> pd.DataFrame:
+    """Evaluate a checkpoint honestly on ``data_dir``.
+
+    When the checkpoint was trained with this very hold-out (recorded in its ``extra``), its
+    weights are used as they are. Otherwise its configuration is re-fitted on the split's
+    training part first, since the saved weights have seen the test interactions.
+    """
+    from .checkpoint import load_checkpoint
+    from .data import load_folder
+    from .filters import FilterConfig, apply_filters
+    from .train import fit
+
+    model, extra = load_checkpoint(model_path)
+    data = load_folder(data_dir, fmt=fmt)
+    filtered = apply_filters(data.interactions, FilterConfig.from_dict(model.filter_config)).interactions
+    the_split = make_split(filtered, split, test_days)
+    holdout = extra.get("holdout") or {}
+    same_holdout = holdout.get("split") == split and (split != "time" or holdout.get("test_days") == test_days)
+    if refit is None:
+        refit = not same_holdout
+    if refit:
+        print(f"re-fitting the checkpoint's configuration ({model.config.epochs} epochs) on the training part of the "
+              f"'{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
+        model = fit(the_split.train, model.config, filter_config=model.filter_config).model
+    return evaluate_split(model, the_split, ks)
