@@ -5,6 +5,7 @@ Errors exit with status 2 and a one-line message on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -153,6 +154,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     filters = FilterConfig(min_total_dur=args.min_total_dur, min_item_freq=args.min_item_freq, min_user_interactions=args.min_user_interactions)
     config.validate()
     filters.validate()
+    rank, world = _init_distributed(config)
+    if rank != 0:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - only rank 0 reports
     start = time.perf_counter()
     data = load_folder(args.data_dir, fmt=args.format)
     filtered = apply_filters(data.interactions, filters)
@@ -166,9 +170,17 @@ def cmd_train(args: argparse.Namespace) -> int:
         train_df, validator = split.train, make_validator(split)
         holdout = {"split": args.holdout, "test_days": args.test_days}
         print(f"holding out {len(split.test):,} test interactions ({args.holdout} split)", file=sys.stderr)
-    result = fit(train_df, config, callback=_progress_printer(), report_every=1.0, filter_config=filters.to_dict(),
-                 validator=validator, validate_every=args.validate_every)
+    try:
+        result = fit(train_df, config, callback=_progress_printer(), report_every=1.0, filter_config=filters.to_dict(),
+                     validator=validator if rank == 0 else None, validate_every=args.validate_every)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
     assert result.model is not None
+    if rank != 0:
+        return 0
     extra = {"data_dir": str(Path(args.data_dir).resolve()), "format": data.format, "holdout": holdout}
     save_checkpoint(result.model, args.out, extra=extra)
     model = result.model
@@ -180,6 +192,29 @@ def cmd_train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _init_distributed(config) -> tuple[int, int]:  # noqa: ANN001
+    """Under torchrun (WORLD_SIZE > 1): join the process group (NCCL on CUDA, else gloo) and
+    pin this rank's device. Returns (rank, world size)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch
+    import torch.distributed as dist
+
+    from .errors import TrainingError
+    from .train import resolve_device
+
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        config.device = f"cuda:{local_rank}"
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if os.environ.get("SASREC_STUDIO_FAIL_RANK") == str(rank):  # fault injection for tests
+        raise TrainingError(f"rank {rank} failed on purpose (SASREC_STUDIO_FAIL_RANK)")
+    return rank, world
 
 
 def _record_run(model, seconds: float, interactions, source: str, checkpoint: str) -> None:  # noqa: ANN001

@@ -216,25 +216,58 @@ def _gbce_logits(logits: torch.Tensor, n_negatives: int, n_items: int, t: float)
     return torch.cat((torch.log(adjusted).to(logits.dtype), logits[:, 1:]), dim=1)
 
 
-def _epoch_batches(
-    y: torch.Tensor, batch_size: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """Shuffle once per epoch (on the host) and precompute each batch's non-PAD target positions.
+@dataclass
+class EpochPlan:
+    """One epoch's shuffled batches for one rank, with each batch's non-PAD target positions.
 
-    Returns the permutation, all batches' flat target positions concatenated, and the
-    host-side offsets into them, so the step needs no boolean indexing and no sync.
+    Everything the step needs is sliced with host-side offsets: no boolean indexing and no
+    host sync inside the step. With ``world`` ranks, global batch ``b`` (``batch_size``
+    sequences) is split row-wise across ranks, and ``global_targets[b]`` counts its targets
+    on all ranks, so the loss keeps the single-process normalisation.
     """
+
+    rows: torch.Tensor  # this rank's sequence indices, batch after batch
+    row_offsets: list[int]
+    positions: torch.Tensor  # flat (row_in_batch * L + col) target positions, batch after batch
+    target_offsets: list[int]
+    global_targets: list[int]
+
+    @property
+    def n_batches(self) -> int:
+        return len(self.row_offsets) - 1
+
+
+def plan_epoch(y: torch.Tensor, batch_size: int, generator: torch.Generator, rank: int = 0, world: int = 1) -> EpochPlan:
+    """Shuffle once per epoch (on the host) and precompute every batch's target positions."""
     n, length = y.shape
     perm = torch.randperm(n, generator=generator)
-    nonpad = (y.index_select(0, perm) != 0).reshape(-1)
-    flat = torch.nonzero(nonpad).squeeze(1)
-    per_batch = batch_size * length
-    batch_of = torch.div(flat, per_batch, rounding_mode="floor")
     n_batches = math.ceil(n / batch_size)
-    counts = torch.bincount(batch_of, minlength=n_batches)
-    offsets = [0] + torch.cumsum(counts, 0).tolist()
-    local = flat - batch_of * per_batch
-    return perm, local, offsets
+    index = torch.arange(n)
+    batch_of = torch.div(index, batch_size, rounding_mode="floor")
+    nonpad_all = y.index_select(0, perm) != 0
+    global_targets = torch.bincount(batch_of, weights=nonpad_all.sum(1).double(), minlength=n_batches).long().tolist()
+    mine = (index % batch_size) % world == rank
+    rows, local_batch = perm[mine], batch_of[mine]
+    row_counts = torch.bincount(local_batch, minlength=n_batches)
+    row_offsets = torch.cat((torch.zeros(1, dtype=torch.long), torch.cumsum(row_counts, 0)))
+    row_in_batch = torch.arange(len(rows)) - row_offsets[local_batch]
+    r, c = torch.nonzero(nonpad_all[mine], as_tuple=True)
+    positions = row_in_batch[r] * length + c
+    target_counts = torch.bincount(local_batch[r], minlength=n_batches)
+    target_offsets = [0] + torch.cumsum(target_counts, 0).tolist()
+    return EpochPlan(rows, row_offsets.tolist(), positions, target_offsets, global_targets)
+
+
+class _LossModule(torch.nn.Module):
+    """Wraps the model so the whole loss is one forward (what DDP needs)."""
+
+    def __init__(self, model: SASRec, config: SASRecConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+
+    def forward(self, x, y, w, positions, n_targets, generator):  # noqa: ANN001, ANN201
+        return sequence_loss(self.model, x, y, w, positions, n_targets, self.config, generator)
 
 
 def fit(
@@ -291,6 +324,12 @@ def _fit(
     model = SASRec(seq.item_map.n_items, config)
     model.xavier_init()
     model.to(device)
+    rank, world = _distributed_rank_world()
+    loss_module: torch.nn.Module = _LossModule(model, config)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        loss_module = DistributedDataParallel(loss_module, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer = torch.optim.Adam(
         model.parameters(), lr=config.lr, betas=(0.9, 0.98), **({"fused": True} if device.type == "cuda" else {})
     )
@@ -312,19 +351,21 @@ def _fit(
     for epoch in range(1, config.epochs + 1):
         model.train()
         epoch_start = time.perf_counter()
-        perm, positions, offsets = _epoch_batches(seq.y, config.batch_size, host_gen)
-        perm, positions = perm.to(device), positions.to(device)
+        plan = plan_epoch(seq.y, config.batch_size, host_gen, rank, world)
+        rows_all, positions = plan.rows.to(device), plan.positions.to(device)
+        ro, to = plan.row_offsets, plan.target_offsets
         step_losses = torch.zeros(steps_per_epoch, device=device)
         reported = 0
         last_report = time.perf_counter()
         for step in range(steps_per_epoch):
             if should_stop is not None and should_stop():
                 return _cancelled(model, last_state, trained, start)
-            rows = perm[step * config.batch_size : (step + 1) * config.batch_size]
-            n_targets = offsets[step + 1] - offsets[step]  # >= 1: every sequence has a target
-            loss = sequence_loss(
-                model, x.index_select(0, rows), y.index_select(0, rows), w.index_select(0, rows),
-                positions[offsets[step] : offsets[step + 1]], n_targets, config, dev_gen,
+            rows = rows_all[ro[step] : ro[step + 1]]
+            # normalised by the whole (global) batch's targets; DDP averages over ranks, so scale back
+            n_targets = plan.global_targets[step] / world
+            loss = loss_module(
+                x.index_select(0, rows), y.index_select(0, rows), w.index_select(0, rows),
+                positions[to[step] : to[step + 1]], n_targets, dev_gen,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -354,6 +395,15 @@ def _fit(
             callback(EpochReport(epoch, config.epochs, mean_loss, history.epoch_seconds[-1], metrics))
     model.eval()
     return FitResult(snapshot(), False, time.perf_counter() - start)
+
+
+def _distributed_rank_world() -> tuple[int, int]:
+    """(rank, world size) of an initialised process group, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def _report_steps(

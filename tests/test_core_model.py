@@ -8,7 +8,7 @@ from torch import nn
 
 from core.config import SASRecConfig
 from core.model import SASRec
-from core.train import _epoch_batches, sequence_loss
+from core.train import plan_epoch, sequence_loss
 
 
 class RefLayer(nn.Module):
@@ -136,16 +136,23 @@ def test_sampled_losses_are_finite_and_weighted(loss):
     assert torch.allclose(b, 2 * a)
 
 
-def test_epoch_batches_cover_every_target_once():
-    y = torch.tensor([[0, 1, 2], [0, 0, 3], [4, 5, 6], [0, 0, 7], [0, 8, 9]])
-    perm, positions, offsets = _epoch_batches(y, batch_size=2, generator=torch.Generator().manual_seed(3))
+@pytest.mark.parametrize("world", [1, 2, 3])
+def test_epoch_plan_covers_every_target_once_across_ranks(world):
+    y = torch.tensor([[0, 1, 2], [0, 0, 3], [4, 5, 6], [0, 0, 7], [0, 8, 9], [0, 0, 10], [11, 12, 13]])
+    plans = [plan_epoch(y, batch_size=3, generator=torch.Generator().manual_seed(3), rank=r, world=world) for r in range(world)]
+    single = plan_epoch(y, batch_size=3, generator=torch.Generator().manual_seed(3))
     seen = []
-    for b in range(3):
-        rows = perm[b * 2 : (b + 1) * 2]
-        flat = y[rows].reshape(-1)
-        seen += flat[positions[offsets[b] : offsets[b + 1]]].tolist()
-    assert sorted(seen) == list(range(1, 10))
-    assert offsets[-1] == 9
+    for b in range(single.n_batches):
+        batch_targets = []
+        for plan in plans:
+            rows = plan.rows[plan.row_offsets[b] : plan.row_offsets[b + 1]]
+            flat = y[rows].reshape(-1)
+            batch_targets += flat[plan.positions[plan.target_offsets[b] : plan.target_offsets[b + 1]]].tolist()
+            assert plan.global_targets[b] == single.target_offsets[b + 1] - single.target_offsets[b]
+        rows = single.rows[single.row_offsets[b] : single.row_offsets[b + 1]]
+        assert sorted(batch_targets) == sorted(y[rows][y[rows] != 0].tolist())  # same batches as one process
+        seen += batch_targets
+    assert sorted(seen) == list(range(1, 14))
 
 
 def test_attention_maps_are_causal_distributions():
