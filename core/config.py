@@ -7,6 +7,7 @@ from typing import Any
 from .errors import ConfigError
 
 LOSSES = ("softmax", "bce", "gbce")
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass
@@ -32,6 +33,8 @@ class SASRecConfig:
     device: str = "auto"
     seed: int = 32
     deterministic: bool = False
+    #: fp32 (exact, default); tf32 (CUDA matmuls in TF32); bf16 (autocast to bfloat16)
+    precision: str = "fp32"
 
     def errors(self) -> dict[str, str]:
         """Return ``{field: message}`` for every invalid field (empty when all are valid)."""
@@ -63,6 +66,8 @@ class SASRecConfig:
             errs["loss"] = f"must be one of {', '.join(LOSSES)}, got {self.loss!r}"
         if not isinstance(self.gbce_t, (int, float)) or not 0.0 <= float(self.gbce_t) <= 1.0:
             errs["gbce_t"] = f"must be in [0, 1], got {self.gbce_t!r}"
+        if self.precision not in PRECISIONS:
+            errs["precision"] = f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
         if not _valid_device_name(self.device):
             errs["device"] = f"must be auto, cpu, cuda or cuda:N, got {self.device!r}"
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

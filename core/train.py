@@ -145,6 +145,23 @@ def _determinism(enabled: bool) -> Iterator[None]:
         torch.use_deterministic_algorithms(previous)
 
 
+@contextlib.contextmanager
+def _precision(precision: str, device: torch.device) -> Iterator[None]:
+    """fp32: nothing; tf32: TF32 matmuls on CUDA for the block; bf16: autocast to bfloat16."""
+    if precision == "tf32":
+        previous = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+    elif precision == "bf16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    else:
+        yield
+
+
 def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
@@ -188,7 +205,7 @@ def sequence_loss(
     emb = model.output_embeddings()
     if config.loss == "softmax":
         logits = h @ emb.T
-        loss = F.cross_entropy(logits, targets, reduction="none")
+        loss = F.cross_entropy(logits.float(), targets, reduction="none")
         return (loss * weights).sum() / n_targets
     negatives = torch.randint(
         1, model.n_items + 1, (h.shape[0], config.n_negatives), device=h.device, generator=generator
@@ -296,7 +313,7 @@ def fit(
     if sequences.n_sequences == 0:
         raise TrainingError("No user has at least 2 interactions after filtering: nothing to train on. Loosen the filters.")
     try:
-        with _determinism(config.deterministic):
+        with _determinism(config.deterministic), _precision(config.precision, device):
             return _fit(sequences, config, device, start, callback, should_stop, report_every, validator, validate_every, filter_config or {})
     except TrainingError:
         raise

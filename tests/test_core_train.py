@@ -104,3 +104,11 @@ def test_no_trainable_users_is_a_clear_error():
     df = chain_interactions(n_users=5, length=1)
     with pytest.raises(TrainingError, match="at least 2 interactions"):
         fit(df, SASRecConfig(epochs=1, **SMALL))
+
+
+def test_bf16_precision_option_trains_to_a_similar_loss():
+    base = fit(chain_interactions(), SASRecConfig(epochs=3, lr=5e-3, **SMALL)).model.history.epoch_losses
+    bf16 = fit(chain_interactions(), SASRecConfig(epochs=3, lr=5e-3, precision="bf16", **SMALL)).model.history.epoch_losses
+    assert bf16[-1] < bf16[0]
+    assert abs(bf16[-1] - base[-1]) < 0.15 * base[-1]
+    assert "precision" in SASRecConfig(precision="fp8").errors()
