@@ -1,0 +1,427 @@
+"""The main window: sidebar pages, menus, status bar, drag and drop, settings, clean shutdown."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.train import FitResult, TrainedModel, fit
+
+from . import APP_NAME, __version__
+from .controller import Controller
+from .dialogs import show_error
+from .pages.data_page import DataPage
+from .pages.recommend_page import RecommendPage
+from .pages.similar_page import SimilarPage
+from .pages.train_page import TrainPage
+from .settings import Settings
+from .state import AppState
+from .training import TrainingSession
+from .workers import TaskRunner
+
+PAGES = ("data", "training", "recommendations", "similar")
+PAGE_TITLES = {"data": "Data", "training": "Training", "recommendations": "Recommendations", "similar": "Similar items"}
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+CHECKPOINT_FILTER = "SASRec Studio checkpoints (*.pt *.pth *.ckpt);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """SASRec Studio's window. ``interactive=False`` prints errors instead of showing dialogs."""
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        interactive: bool = True,
+        fit_fn: Callable[..., FitResult] = fit,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings()
+        self.interactive = interactive
+        self.last_error = ""
+        self._shut_down = False
+
+        self.state = AppState(self)
+        self.runner = TaskRunner(self)
+        self.controller = Controller(self.state, self.runner, self)
+        self.data_page = DataPage(self.state, self.controller)
+        self.train_page = TrainPage(self.state, TrainingSession(self, fit_fn), self.data_page.filters_reason)
+        self.recommend_page = RecommendPage(self.state)
+        self.similar_page = SimilarPage(self.state)
+        self.pages: dict[str, QWidget] = {
+            "data": self.data_page,
+            "training": self.train_page,
+            "recommendations": self.recommend_page,
+            "similar": self.similar_page,
+        }
+        self._build_central()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self.resize(QSize(1360, 860))
+        self._restore_settings()
+        if interactive:  # a screenshot run never trains: skip the start-up import work
+            self.controller.warm_up()
+
+    # -- construction -----------------------------------------------------------------------
+    def _build_central(self) -> None:
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("sidebar")
+        self.sidebar.setFixedWidth(190)
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.stack = QStackedWidget()
+        for name in PAGES:
+            item = QListWidgetItem(PAGE_TITLES[name])
+            item.setToolTip(f"Show the {PAGE_TITLES[name].lower()} page")
+            self.sidebar.addItem(item)
+            self.stack.addWidget(self.pages[name])
+        title = QLabel(APP_NAME)
+        title.setObjectName("appTitle")
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setSpacing(0)
+        side_layout.addWidget(title)
+        side_layout.addWidget(self.sidebar, 1)
+        side.setFixedWidth(190)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(side)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.sidebar.setCurrentRow(0)
+
+    def _action(self, text: str, slot: Callable[[], object], shortcut: str | QKeySequence.StandardKey | None = None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_folder_action = self._action("&Open data folder…", self.choose_folder, QKeySequence.StandardKey.Open,
+                                               "Open a KION or MovieLens folder")
+        self.open_demo_action = self._action("Open &demo data", self.open_demo, None, "Open the embedded demo dataset")
+        self.recent_menu = QMenu("Open &recent", self)
+        self.open_checkpoint_action = self._action("Open &checkpoint…", self.choose_checkpoint, "Ctrl+Shift+O",
+                                                   "Open a saved model")
+        self.save_checkpoint_action = self._action("&Save checkpoint…", self.choose_save_checkpoint, QKeySequence.StandardKey.Save,
+                                                   "Save the current model")
+        self.export_action = self._action("&Export recommendations as CSV…", self.choose_export, "Ctrl+E",
+                                          "Write the shown recommendations to a CSV file")
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        for item in (self.open_folder_action, self.open_demo_action):
+            file_menu.addAction(item)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_checkpoint_action)
+        file_menu.addAction(self.save_checkpoint_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self.save_checkpoint_action.setEnabled(False)
+        self.export_action.setEnabled(False)
+
+        view_menu = bar.addMenu("&View")
+        for i, name in enumerate(PAGES, start=1):
+            view_menu.addAction(self._action(PAGE_TITLES[name], lambda n=name: self.show_page(n), f"Ctrl+{i}"))
+
+        train_menu = bar.addMenu("&Training")
+        self.train_action = self._action("&Train", self.start_training, "F5", "Train with the current settings")
+        self.stop_action = self._action("&Stop", self.train_page.stop_training, "Shift+F5", "Stop after the current batch")
+        train_menu.addAction(self.train_action)
+        train_menu.addAction(self.stop_action)
+        self.stop_action.setEnabled(False)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action(f"&About {APP_NAME}", self.show_about))
+        self._rebuild_recent_menu()
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(120)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.data_status = QLabel("No data")
+        self.model_status = QLabel("No model")
+        status.addPermanentWidget(self.busy)
+        status.addPermanentWidget(self.data_status)
+        status.addPermanentWidget(self.model_status)
+        status.showMessage("Open a data folder, drop one on the window, or try the demo data.")
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.message.connect(self.set_status)
+        c.error.connect(self.show_error)
+        c.checkpoint_opened.connect(self._checkpoint_opened)
+        self.runner.busy_changed.connect(lambda _busy: self._update_busy())
+        self.data_page.open_folder_requested.connect(self.choose_folder)
+        self.data_page.open_demo_requested.connect(self.open_demo)
+        self.data_page.filters_edited.connect(self.train_page.update_enabled)
+        self.train_page.error.connect(self.show_error)
+        self.train_page.message.connect(self.set_status)
+        self.train_page.running_changed.connect(self._training_running)
+        self.train_page.hyperparameters_used.connect(self.settings.set_hyperparameters)
+        self.recommend_page.item_activated.connect(self.show_similar)
+        self.recommend_page.recommendations_changed.connect(
+            lambda: self.export_action.setEnabled(self.recommend_page.recommendations() is not None)
+        )
+        self.state.data_changed.connect(self._data_changed)
+        self.state.filter_changed.connect(self._data_changed)
+        self.state.model_changed.connect(self._model_changed)
+
+    # -- pages ------------------------------------------------------------------------------
+    def show_page(self, name: str) -> None:
+        self.sidebar.setCurrentRow(PAGES.index(name))
+
+    def current_page(self) -> str:
+        return PAGES[self.stack.currentIndex()]
+
+    def show_similar(self, item_id: int) -> None:
+        """Open the similar-items page on ``item_id`` (double-click in any item list)."""
+        self.show_page("similar")
+        self.similar_page.show_item(item_id)
+
+    def start_training(self) -> bool:
+        """Train (menu, F5); says in the status bar why not when it cannot."""
+        self.show_page("training")
+        started = self.train_page.start_training()
+        if not started and not self.train_page.session.running:
+            self.set_status(self.train_page.blocking_reason() or "Training cannot start now.")
+        return started
+
+    def _training_running(self, running: bool) -> None:
+        self.stop_action.setEnabled(running)
+        self.train_action.setEnabled(not running)
+        self._update_busy()
+
+    # -- status -----------------------------------------------------------------------------
+    def set_status(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    def _update_busy(self) -> None:
+        self.busy.setVisible(self.runner.is_busy() or self.train_page.session.running)
+
+    def _data_changed(self) -> None:
+        loaded, filtered = self.state.loaded, self.state.filtered
+        if loaded is None:
+            self.data_status.setText("No data")
+            return
+        text = f"{loaded.label}: {loaded.summary.n_interactions:,} interactions"
+        if filtered is not None:
+            text += f" ({filtered.summary.n_interactions:,} after filters)"
+        self.data_status.setText(text)
+
+    def _model_changed(self) -> None:
+        model = self.state.model
+        self.save_checkpoint_action.setEnabled(model is not None)
+        if model is None:
+            self.model_status.setText("No model")
+        else:
+            self.model_status.setText(f"Model: {self.state.model_origin}, {model.epochs_done} epoch(s), {model.item_map.n_items:,} items")
+
+    def show_error(self, exc: BaseException, action: str = "") -> None:
+        """Show an error dialog; the application stays usable."""
+        self.last_error = show_error(self, exc, action, interactive=self.interactive)
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>Train and explore a self-attentive sequential "
+            "recommender (SASRec) on KION-style interaction data.",
+        )
+
+    # -- data -------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a KION or MovieLens folder", self.settings.last_dir("data"))
+        if folder:
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str | os.PathLike) -> None:
+        """Load ``folder`` in the background; on success it joins the recent folders."""
+        folder = str(folder)
+        self.settings.set_last_dir("data", str(Path(folder).parent))
+        self.controller.open_folder(folder)
+
+    def open_demo(self) -> None:
+        self.controller.open_demo()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_folders()
+        for folder in recent:
+            self.recent_menu.addAction(self._action(folder, lambda f=folder: self.open_folder(f)))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction(self._action("Clear list", self._clear_recent))
+        else:
+            empty = QAction("No recent folders", self)
+            empty.setEnabled(False)
+            self.recent_menu.addAction(empty)
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_folders()
+        self._rebuild_recent_menu()
+
+    def _remember_loaded_folder(self) -> None:
+        loaded = self.state.loaded
+        if loaded is not None and loaded.label != "Demo data":
+            self.settings.add_recent_folder(loaded.folder)
+            self._rebuild_recent_menu()
+
+    # -- checkpoints and export -------------------------------------------------------------
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", self.settings.last_dir("checkpoint"), CHECKPOINT_FILTER)
+        if path:
+            self.open_checkpoint(path)
+
+    def open_checkpoint(self, path: str | os.PathLike) -> None:
+        self.settings.set_last_dir("checkpoint", str(Path(path).parent))
+        self.controller.open_checkpoint(path)
+
+    def _checkpoint_opened(self, model: TrainedModel, extra: dict, path: str) -> None:
+        self.train_page.show_checkpoint(model)
+
+    def choose_save_checkpoint(self) -> None:
+        if self.state.model is None:
+            self.set_status("There is no model to save yet: train one first.")
+            return
+        start = os.path.join(self.settings.last_dir("checkpoint"), "sasrec.pt")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model", start, CHECKPOINT_FILTER)
+        if path:
+            if not path.lower().endswith(CHECKPOINT_SUFFIXES):
+                path += ".pt"
+            self.save_checkpoint(path)
+
+    def save_checkpoint(self, path: str | os.PathLike) -> bool:
+        self.settings.set_last_dir("checkpoint", str(Path(path).parent))
+        return self.controller.save_checkpoint(path)
+
+    def choose_export(self) -> None:
+        if self.recommend_page.recommendations() is None:
+            self.set_status("Show a user's recommendations first.")
+            return
+        start = os.path.join(self.settings.last_dir("export"), f"recommendations_user_{self.recommend_page.current_user}.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export recommendations", start, "CSV files (*.csv);;All files (*)")
+        if path:
+            self.export_recommendations(path)
+
+    def export_recommendations(self, path: str | os.PathLike) -> bool:
+        """Write the shown recommendations (with titles) to ``path``; False when none are shown."""
+        frame = self.recommend_page.recommendations()
+        if frame is None:
+            return False
+        try:
+            frame.to_csv(path, index=False)
+        except OSError as exc:
+            self.show_error(exc, f"Could not write '{path}'.")
+            return False
+        self.settings.set_last_dir("export", str(Path(path).parent))
+        self.set_status(f"Exported {len(frame)} recommendations to {path}")
+        return True
+
+    # -- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if not urls or not urls[0].isLocalFile():
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_dropped(urls[0].toLocalFile())
+
+    def open_dropped(self, path: str) -> None:
+        """A dropped folder opens as data, a checkpoint file as a model, any other file its folder."""
+        p = Path(path)
+        if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES:
+            self.open_checkpoint(p)
+        else:
+            self.open_folder(p if p.is_dir() else p.parent)
+
+    # -- settings and shutdown --------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        extra = self.settings.restore_window(self)
+        hyper = self.settings.hyperparameters()
+        if hyper:
+            self.train_page.form.set_config(hyper)
+        filters = self.settings.filters()
+        if filters:
+            self.data_page.filters.set_values(filters)
+        page = extra.get("page")
+        if page in PAGES:
+            self.show_page(page)
+        for key, splitter in self._splitters().items():
+            sizes = extra.get(f"splitter/{key}")
+            if isinstance(sizes, list) and all(isinstance(s, int) for s in sizes):
+                splitter.setSizes(sizes)
+        self.state.data_changed.connect(self._remember_loaded_folder)
+
+    def _splitters(self) -> dict:
+        return {
+            "data": self.data_page.splitter,
+            "training": self.train_page.splitter,
+            "recommendations": self.recommend_page.splitter,
+            "similar": self.similar_page.splitter,
+        }
+
+    def save_settings(self) -> None:
+        extra = {"page": self.current_page()}
+        extra.update({f"splitter/{k}": s.sizes() for k, s in self._splitters().items()})
+        self.settings.save_window(self, extra)
+        self.settings.set_hyperparameters(self.train_page.form.values())
+        self.settings.set_filters(self.data_page.filters.values())
+        self.settings.sync()
+
+    def shutdown(self) -> None:
+        """Stop training and wait for every worker thread (safe to call twice)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.train_page.shutdown()
+        self.runner.wait_all()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_settings()
+        self.shutdown()
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,79 @@
+"""Item metadata for display: titles, years, genres, and title search (no Qt here)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.dataset import TITLE_COLUMNS
+from core.recommend import with_titles
+
+
+class ItemCatalog:
+    """Titles and other display columns of the items, searchable by title or id."""
+
+    def __init__(self, items: pd.DataFrame | None) -> None:
+        if items is None or "item_id" not in items.columns:
+            items = pd.DataFrame({"item_id": np.zeros(0, dtype=np.int64)})
+        present = [c for c in TITLE_COLUMNS if c in items.columns]
+        self.items = items[["item_id", *present]].drop_duplicates("item_id").reset_index(drop=True)
+        self.has_titles = "title" in self.items.columns
+        title = self.items["title"].astype("string").fillna("") if self.has_titles else pd.Series("", index=self.items.index)
+        orig = self.items["title_orig"].astype("string").fillna("") if "title_orig" in self.items.columns else title
+        self._search_text = (title + "\n" + orig).str.lower().to_numpy(dtype=object)
+        self._ids = self.items["item_id"].to_numpy(dtype=np.int64)
+        self._by_id = pd.Series(np.arange(len(self.items)), index=self._ids)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def titled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (with an item_id column) joined with title, title_orig, release_year, genres."""
+        out = with_titles(frame, self.items if len(self.items) else None)
+        for col in TITLE_COLUMNS:
+            if col not in out.columns:
+                out[col] = pd.NA
+        if "title" in out.columns:
+            missing = out["title"].isna()
+            if missing.any():
+                out["title"] = out["title"].astype(object)
+                out.loc[missing, "title"] = [f"Item {i}" for i in out.loc[missing, "item_id"]]
+        return out
+
+    def describe(self, item_id: int) -> str:
+        """'Title (year) · genres' or 'Item <id>' when the catalog does not know it."""
+        pos = self._by_id.get(int(item_id))
+        if pos is None:
+            return f"Item {item_id}"
+        row = self.items.iloc[int(pos)]
+        title = str(row["title"]) if self.has_titles and pd.notna(row["title"]) else f"Item {item_id}"
+        year = row.get("release_year")
+        if year is not None and pd.notna(year):
+            title += f" ({int(year)})"
+        genres = row.get("genres")
+        if genres is not None and pd.notna(genres) and str(genres):
+            title += f" · {genres}"
+        return title
+
+    def search(self, text: str, limit: int = 200, among: np.ndarray | None = None) -> pd.DataFrame:
+        """Items whose title or original title contains ``text`` (case-insensitive), or whose id is ``text``.
+
+        ``among`` restricts the result to those item ids (e.g. the model's catalog). An id
+        match comes first; the rest keep catalog order.
+        """
+        text = text.strip()
+        mask = np.ones(len(self.items), dtype=bool) if not text else np.fromiter(
+            (text.lower() in s for s in self._search_text), dtype=bool, count=len(self._search_text)
+        )
+        if among is not None:
+            mask &= np.isin(self._ids, among)
+        frame = self.items.loc[mask, ["item_id"]]
+        if not len(self.items) and among is not None:  # no item table (checkpoint without data): ids only
+            ids = np.asarray(among, dtype=np.int64)
+            frame = pd.DataFrame({"item_id": ids[[text in str(i) for i in ids]] if text else ids})
+        if text.isdigit():
+            item_id = int(text)
+            in_catalog = bool((self._ids == item_id).any())
+            in_model = among is None or bool(np.isin(item_id, among))
+            if in_model and (in_catalog or among is not None):
+                frame = pd.concat([pd.DataFrame({"item_id": [item_id]}), frame[frame["item_id"] != item_id]])
+        return self.titled(frame.head(limit).reset_index(drop=True))

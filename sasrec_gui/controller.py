@@ -1,0 +1,183 @@
+"""Loads data, applies filters and opens/saves checkpoints off the UI thread, then updates AppState."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QStandardPaths, Signal
+
+from core.checkpoint import load_checkpoint, save_checkpoint
+from core.dataset import InteractionData
+from core.filters import FilterConfig, apply_filters
+from core.sequences import UserHistories
+from core.train import TrainedModel
+
+from . import __version__
+from .state import AppState, Filtered, LoadedData
+from .summary import DataSummary
+from .workers import TaskRunner, warm_up_torch
+
+DEMO_FOLDER = "demo-v1"
+
+
+def default_demo_dir() -> Path:
+    """Where the embedded demo data is written once: <AppLocalDataLocation>/demo-v1."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".sasrec-studio") / DEMO_FOLDER
+
+
+def ensure_demo(folder: Path, **sizes: int) -> Path:
+    """Write the demo CSVs into ``folder`` unless they are already there (worker thread)."""
+    from core.demo import INTERACTIONS_FILE, write_demo
+
+    if not (folder / INTERACTIONS_FILE).is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_demo(folder, **sizes)
+    return folder
+
+
+def load_data(folder: str | os.PathLike, label: str = "") -> LoadedData:
+    """Load a KION / MovieLens folder and summarise it (worker thread)."""
+    from core.data import load_folder
+
+    data = load_folder(folder)
+    return LoadedData(data, DataSummary.of(data.interactions), str(folder), label or Path(folder).name)
+
+
+def filter_data(data: InteractionData, config: FilterConfig) -> Filtered:
+    """Apply ``config`` and summarise the result (worker thread)."""
+    result = apply_filters(data.interactions, config)
+    return Filtered(config, result, DataSummary.of(result.interactions))
+
+
+def model_histories(model: TrainedModel, data: InteractionData) -> UserHistories:
+    """User histories from ``data`` filtered with the model's own filter settings (worker thread)."""
+    config = FilterConfig.from_dict(model.filter_config) if model.filter_config else FilterConfig()
+    return UserHistories.from_interactions(apply_filters(data.interactions, config).interactions)
+
+
+class Controller(QObject):
+    """Runs the slow steps in background threads, one per kind, and reports back by signals.
+
+    * ``loading(bool)``: a folder load started/ended.
+    * ``message(str)``: a status-bar line.
+    * ``error(exception, action)``: something failed; the window shows a dialog.
+    * ``checkpoint_opened(model, extra, path)`` / ``checkpoint_saved(path)``.
+    """
+
+    loading = Signal(bool)
+    message = Signal(str)
+    error = Signal(object, str)
+    checkpoint_opened = Signal(object, object, str)
+    checkpoint_saved = Signal(str)
+
+    def __init__(self, state: AppState, runner: TaskRunner | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.runner = runner or TaskRunner(self)
+        self.demo_dir: Path | None = None  # None: default_demo_dir()
+        self.demo_sizes: dict[str, int] = {}
+        state.data_changed.connect(self._refresh_model_histories)
+
+    def warm_up(self) -> None:
+        """Load torch's lazily imported parts in the background (see ``warm_up_torch``)."""
+        self.runner.submit("warmup", warm_up_torch, lambda _ok: None, lambda _exc: None)
+
+    # -- data -------------------------------------------------------------------------------
+    def open_folder(self, folder: str | os.PathLike, label: str = "") -> None:
+        folder = str(folder)
+        self.message.emit(f"Loading {folder} …")
+        self.loading.emit(True)
+        self.runner.submit("load", lambda: load_data(folder, label), self._loaded, lambda exc: self._load_failed(exc, folder))
+
+    def open_demo(self) -> None:
+        """Open the embedded demo dataset (written once into the demo folder)."""
+        folder = self.demo_dir or default_demo_dir()
+        sizes = dict(self.demo_sizes)
+        self.message.emit("Preparing the demo data …")
+        self.loading.emit(True)
+        self.runner.submit(
+            "load",
+            lambda: load_data(ensure_demo(folder, **sizes), "Demo data"),
+            self._loaded,
+            lambda exc: self._load_failed(exc, str(folder)),
+        )
+
+    def _loaded(self, loaded: LoadedData) -> None:
+        self.loading.emit(False)
+        self.state.set_data(loaded)
+        s = loaded.summary
+        self.message.emit(f"Loaded {loaded.label}: {s.n_interactions:,} interactions, {s.n_users:,} users, {s.n_items:,} items")
+
+    def _load_failed(self, exc: BaseException, folder: str) -> None:
+        self.loading.emit(False)
+        kept = " The previously loaded data is still open." if self.state.loaded else ""
+        self.message.emit(f"Could not open {folder}.{kept}")
+        self.error.emit(exc, f"Could not open '{folder}'.{kept}")
+
+    def apply_filters(self, config: FilterConfig) -> None:
+        """Filter the loaded data with ``config`` (the latest request wins)."""
+        data = self.state.data
+        if data is None:
+            return
+        self.runner.submit("filter", lambda: filter_data(data, config), self._filtered, lambda exc: self.error.emit(exc, "Filtering failed."))
+
+    def _filtered(self, filtered: Filtered) -> None:
+        if self.state.data is None:
+            return
+        self.state.set_filtered(filtered)
+
+    # -- model ------------------------------------------------------------------------------
+    def _refresh_model_histories(self) -> None:
+        """New data with a model open: rebuild the model's user histories from it."""
+        model, data = self.state.model, self.state.data
+        if model is None or data is None:
+            return
+        self.runner.submit(
+            "histories",
+            lambda: model_histories(model, data),
+            lambda h: self.state.set_histories(h) if self.state.model is model else None,
+            lambda exc: self.error.emit(exc, "Could not prepare user histories for the model."),
+        )
+
+    def open_checkpoint(self, path: str | os.PathLike) -> None:
+        path = str(path)
+        data = self.state.data
+        self.message.emit(f"Opening checkpoint {path} …")
+
+        def work() -> tuple[TrainedModel, dict, UserHistories | None]:
+            model, extra = load_checkpoint(path)
+            return model, extra, (model_histories(model, data) if data is not None else None)
+
+        self.runner.submit("checkpoint", work, lambda r: self._checkpoint_loaded(path, *r), lambda exc: self._checkpoint_failed(exc, path))
+
+    def _checkpoint_loaded(self, path: str, model: TrainedModel, extra: dict, histories: UserHistories | None) -> None:
+        self.state.set_model(model, histories, origin=f"checkpoint {Path(path).name}", source=str(extra.get("source") or ""))
+        if histories is None:
+            source = extra.get("source") or "the data it was trained on"
+            self.message.emit(f"Opened {Path(path).name}. No data is loaded: open {source} for user recommendations; similar items work now.")
+        else:
+            self.message.emit(f"Opened {Path(path).name}: {model.item_map.n_items:,} items, {len(histories.user_ids):,} users with histories")
+        self.checkpoint_opened.emit(model, extra, path)
+
+    def _checkpoint_failed(self, exc: BaseException, path: str) -> None:
+        self.message.emit(f"Could not open checkpoint {path}")
+        self.error.emit(exc, f"Could not open the checkpoint '{path}'.")
+
+    def save_checkpoint(self, path: str | os.PathLike) -> bool:
+        """Save the current model to ``path`` in the background; False when there is no model."""
+        model = self.state.model
+        if model is None:
+            return False
+        path = str(path)
+        extra: dict[str, Any] = {"app": f"SASRec Studio {__version__}"}
+        if self.state.loaded is not None:
+            extra.update(source=self.state.loaded.folder, source_format=self.state.loaded.data.format)
+
+        def done(_: object) -> None:
+            self.message.emit(f"Saved the model to {path}")
+            self.checkpoint_saved.emit(path)
+
+        self.runner.submit("save", lambda: save_checkpoint(model, path, extra), done, lambda exc: self.error.emit(exc, f"Could not save '{path}'."))
+        return True

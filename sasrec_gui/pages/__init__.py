@@ -1,0 +1,1 @@
+"""The four pages of the main window: data, training, recommendations, similar items."""

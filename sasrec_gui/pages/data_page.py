@@ -1,0 +1,332 @@
+"""Data page: open a folder, see its summary and charts, preview the table, set the filters."""
+from __future__ import annotations
+
+import pandas as pd
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.filters import FilterConfig
+
+from ..controller import Controller
+from ..data_charts import DataCharts
+from ..form import OptionalDateEdit, ValidatedForm
+from ..frame_model import Column, FrameModel
+from ..state import AppState
+from ..summary import ROW_NAMES, DataSummary
+from ..widgets import make_table, page_header
+
+FILTER_DEBOUNCE_MS = 300
+
+
+def _count(value: object) -> str:
+    return f"{int(value):,}"  # type: ignore[arg-type]
+
+
+REPORT_COLUMNS = [
+    Column("name", "Step"),
+    Column("rows", "Rows", _count, numeric=True),
+    Column("users", "Users", _count, numeric=True),
+    Column("items", "Items", _count, numeric=True),
+    Column("note", "Note", tooltip=True),
+]
+
+
+def _double(low: float, high: float, decimals: int, step: float, suffix: str = "") -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setSuffix(suffix)
+    return box
+
+
+def _int(low: int, high: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setGroupSeparatorShown(True)
+    return box
+
+
+class FilterForm(ValidatedForm):
+    """Every ``FilterConfig`` setting, with tooltips and per-field errors."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        weight_by = QComboBox()
+        weight_by.addItem("watched_pct", "watched_pct")
+        weight_by.addItem("rating", "rating")
+        weight_by.addItem("(none: keep weights)", "")
+        self.add_field("Weighting", "weight_by", "Weight by", weight_by,
+                       "Column that decides each interaction's weight (KION: watched_pct, MovieLens: rating).")
+        self.add_field("Weighting", "weight_threshold", "Threshold", _double(-1e9, 1e9, 2, 1.0),
+                       "Interactions whose weight column is above this value get the high weight.")
+        self.add_field("Weighting", "weight_above", "Weight above", _double(0.0, 1000.0, 2, 0.5),
+                       "Weight of interactions above the threshold (the notebook uses 3).")
+        self.add_field("Weighting", "weight_below", "Weight at or below", _double(0.0, 1000.0, 2, 0.5),
+                       "Weight of interactions at or below the threshold (the notebook uses 1).")
+        self.add_field("Filters", "min_total_dur", "Min total_dur", _double(0.0, 1e9, 0, 60.0, " s"),
+                       "Drop interactions watched for fewer seconds than this (skipped without a total_dur column).")
+        self.add_field("Filters", "min_item_freq", "Min item frequency", _int(1, 10_000_000),
+                       "Keep only items with at least this many interactions after the steps above.")
+        self.add_field("Filters", "min_user_interactions", "Min user interactions", _int(1, 1_000_000),
+                       "Keep only users with at least this many interactions after the item filter.")
+        self.add_field("Filters", "date_from", "First day", OptionalDateEdit("not before"),
+                       "When checked, drop interactions before this day.")
+        self.add_field("Filters", "date_to", "Last day", OptionalDateEdit("not after"),
+                       "When checked, drop interactions after this day (inclusive).")
+        self.set_values(FilterConfig().to_dict())
+
+    def config(self) -> FilterConfig:
+        return FilterConfig(**self.values())
+
+    def set_date_range(self, first: pd.Timestamp | None, last: pd.Timestamp | None) -> None:
+        if first is None or last is None:
+            return
+        q_first = QDate(first.year, first.month, first.day)
+        q_last = QDate(last.year, last.month, last.day)
+        for name, default in (("date_from", q_first), ("date_to", q_last)):
+            edit: OptionalDateEdit = self.widgets[name]  # type: ignore[assignment]
+            checked = edit.check.isChecked()
+            edit.date.blockSignals(True)
+            edit.set_range(q_first, q_last)
+            if not checked:
+                edit.date.setDate(default)
+            edit.date.blockSignals(False)
+
+
+class SummaryGrid(QGroupBox):
+    """Summary figures of the loaded and the filtered data side by side."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Summary", parent)
+        grid = QGridLayout(self)
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(4)
+        for col, text in ((1, "Loaded"), (2, "After filters")):
+            head = QLabel(text)
+            head.setObjectName("muted")
+            head.setAlignment(Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(head, 0, col)
+        self.labels: dict[tuple[str, str], QLabel] = {}
+        for row, name in enumerate(ROW_NAMES, start=1):
+            grid.addWidget(QLabel(name), row, 0)
+            for col, which in ((1, "loaded"), (2, "filtered")):
+                value = QLabel("–")
+                value.setObjectName("statValue")
+                value.setAlignment(Qt.AlignmentFlag.AlignRight)
+                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                grid.addWidget(value, row, col)
+                self.labels[(name, which)] = value
+        grid.setColumnStretch(0, 1)
+
+    def show_summary(self, which: str, summary: DataSummary | None) -> None:
+        rows = summary.rows() if summary is not None else []
+        values = dict(rows)
+        for (name, w), label in self.labels.items():
+            if w == which:
+                label.setText(values.get(name, "–"))
+
+    def text(self, name: str, which: str = "loaded") -> str:
+        return self.labels[(name, which)].text()
+
+
+class DataPage(QWidget):
+    """Open data, inspect it, and choose the preprocessing applied before training."""
+
+    open_folder_requested = Signal()
+    open_demo_requested = Signal()
+    filters_edited = Signal()
+
+    def __init__(self, state: AppState, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.state = state
+        self.controller = controller
+
+        header, self.subtitle = page_header("Data", "Open a KION or MovieLens folder (or drop it on the window), or try the demo data.")
+        self.open_button = QPushButton("Open folder…")
+        self.open_button.setObjectName("primary")
+        self.open_button.setToolTip("Open a folder with KION CSVs (interactions.csv, items_en.csv) or MovieLens files.")
+        self.demo_button = QPushButton("Open demo data")
+        self.demo_button.setToolTip("Open the embedded KION-shaped demo dataset with titles.")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(160)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.busy_label = QLabel()
+        self.busy_label.setObjectName("muted")
+        bar = QHBoxLayout()
+        bar.addWidget(self.open_button)
+        bar.addWidget(self.demo_button)
+        bar.addSpacing(12)
+        bar.addWidget(self.busy)
+        bar.addWidget(self.busy_label)
+        bar.addStretch(1)
+
+        # left column: summary, filters, report
+        self.summary = SummaryGrid()
+        self.filters = FilterForm()
+        self.reset_filters_button = QPushButton("Reset to notebook defaults")
+        self.reset_filters_button.setToolTip("Weight 3 above 10% watched, drop < 300 s, keep items with >= 20 interactions.")
+        self.filter_status = QLabel()
+        self.filter_status.setObjectName("muted")
+        self.report_model = FrameModel(columns=REPORT_COLUMNS)
+        self.report_view = make_table(self.report_model)
+        for column, width in enumerate((150, 84, 76, 66)):
+            self.report_view.setColumnWidth(column, width)
+        self.report_view.setMinimumHeight(120)
+        report_box = QGroupBox("Filter report: what each step leaves")
+        report_layout = QVBoxLayout(report_box)
+        report_layout.addWidget(self.report_view)
+        report_layout.addWidget(self.filter_status)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 6, 0)
+        left_layout.addWidget(self.summary)
+        left_layout.addWidget(self.filters)
+        left_layout.addWidget(self.reset_filters_button, 0, Qt.AlignmentFlag.AlignRight)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(left.sizeHint().width() + 24)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        # right: per-step report above charts and table preview
+        self.charts = DataCharts()
+        self.preview_model = FrameModel()
+        self.preview_view = make_table(self.preview_model)
+        self.preview_label = QLabel()
+        self.preview_label.setObjectName("muted")
+        preview = QWidget()
+        preview_layout = QVBoxLayout(preview)
+        preview_layout.addWidget(self.preview_label)
+        preview_layout.addWidget(self.preview_view)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.charts, "Charts")
+        self.tabs.addTab(preview, "Table preview")
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(report_box)
+        right.addWidget(self.tabs)
+        right.setStretchFactor(1, 1)
+        right.setSizes([230, 600])
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([scroll.minimumWidth(), 800])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 12)
+        layout.addWidget(header)
+        layout.addLayout(bar)
+        layout.addWidget(self.splitter, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.apply_filters)
+
+        self.open_button.clicked.connect(self.open_folder_requested)
+        self.demo_button.clicked.connect(self.open_demo_requested)
+        self.reset_filters_button.clicked.connect(lambda: self.filters.set_values(FilterConfig().to_dict()))
+        self.filters.changed.connect(self._filters_edited)
+        controller.loading.connect(self._set_loading)
+        state.data_changed.connect(self._data_changed)
+        state.filter_changed.connect(self._filter_changed)
+
+    # -- filters ----------------------------------------------------------------------------
+    def filter_errors(self) -> dict[str, str]:
+        try:
+            return self.filters.config().errors()
+        except TypeError as exc:  # a widget value core cannot take at all
+            return {"weight_by": str(exc)}
+
+    def filters_reason(self) -> str:
+        """Why the filtered data does not match the filter form yet ('' when it does)."""
+        if self.state.data is None:
+            return ""
+        if self.filter_errors():
+            return "Fix the highlighted filter settings on the Data page to train."
+        filtered = self.state.filtered
+        if filtered is None or filtered.config != self.filters.config():
+            return "Applying the filters …"
+        return ""
+
+    def _filters_edited(self) -> None:
+        errors = self.filter_errors()
+        self.filters.show_errors(errors)
+        if errors:
+            self._debounce.stop()
+            self.filter_status.setText("Fix the highlighted filter settings.")
+        elif self.state.data is not None:
+            self.filter_status.setText("Applying filters …")
+            self._debounce.start()
+        self.filters_edited.emit()
+
+    def apply_filters(self) -> bool:
+        """Apply the current filter settings now (no debounce); False when invalid or no data."""
+        self._debounce.stop()
+        if self.state.data is None or self.filter_errors():
+            return False
+        self.filter_status.setText("Applying filters …")
+        self.controller.apply_filters(self.filters.config())
+        return True
+
+    # -- state ------------------------------------------------------------------------------
+    def _set_loading(self, loading: bool) -> None:
+        self.busy.setVisible(loading)
+        self.busy_label.setText("Loading …" if loading else "")
+        self.open_button.setEnabled(not loading)
+        self.demo_button.setEnabled(not loading)
+
+    def _data_changed(self) -> None:
+        loaded = self.state.loaded
+        if loaded is None:
+            return
+        data = loaded.data
+        fmt = {"kion": "KION", "movielens": "MovieLens", "csv": "CSV", "demo": "demo"}.get(data.format, data.format)
+        extras = [name for name, frame in (("items", data.items), ("users", data.users)) if frame is not None]
+        with_tables = f" with {' and '.join(extras)} tables" if extras else " (no item titles)"
+        self.subtitle.setText(f"{loaded.label} — {fmt} format{with_tables} · {loaded.folder}")
+        self.summary.show_summary("loaded", loaded.summary)
+        self.summary.show_summary("filtered", None)
+        self.filters.set_date_range(loaded.summary.date_min, loaded.summary.date_max)
+        self.preview_model.set_frame(data.interactions)
+        self.preview_label.setText(f"All {len(data.interactions):,} interactions as loaded (before filters).")
+        self.preview_view.resizeColumnsToContents()
+        self.charts.show_summaries(loaded.summary, None)
+        self.report_model.clear()
+        self.apply_filters()
+
+    def _filter_changed(self) -> None:
+        filtered, loaded = self.state.filtered, self.state.loaded
+        if filtered is None or loaded is None:
+            return
+        self.summary.show_summary("filtered", filtered.summary)
+        self.report_model.set_frame(filtered.result.report())
+        s = filtered.summary
+        self.filter_status.setText(
+            f"Training data: {s.n_interactions:,} interactions, {s.n_users:,} users, {s.n_items:,} items."
+            if s.n_interactions else "Nothing is left after filtering: loosen the filters."
+        )
+        self.charts.show_summaries(loaded.summary, filtered.summary)

@@ -1,0 +1,250 @@
+"""Recommendations page: find a user by id (or at random), see their history beside the top-k."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QModelIndex, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QCompleter,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.errors import RecommendError
+
+from ..frame_model import FrameModel
+from ..state import AppState
+from ..widgets import MessageLine, Placeholder, make_table, page_header
+from .columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
+
+NO_MODEL_TEXT = "Train a model or open a checkpoint to see recommendations."
+NO_DATA_TEXT = (
+    "This model came from a checkpoint and no data is loaded.\n"
+    "Open the data it was trained on{source} to see user histories and recommendations.\n"
+    "Similar items work already."
+)
+SEARCH_DEBOUNCE_MS = 200
+MAX_COMPLETIONS = 15
+
+
+class RecommendPage(QWidget):
+    """User lookup plus history and top-k tables; double-click an item to see similar ones."""
+
+    item_activated = Signal(int)
+    recommendations_changed = Signal()
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.state = state
+        self.current_user: int | None = None
+        self._recommendations: pd.DataFrame | None = None
+        self._rng = np.random.default_rng()
+
+        header, self.subtitle = page_header("Recommendations", "Pick a user to see what the model recommends next.")
+        self.user_edit = QLineEdit()
+        self.user_edit.setPlaceholderText("User id, then Enter")
+        self.user_edit.setClearButtonEnabled(True)
+        self.user_edit.setMinimumWidth(170)
+        self.completions = QStringListModel(self)
+        self.completer = QCompleter(self.completions, self)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchStartsWith)
+        self.completer.setMaxVisibleItems(MAX_COMPLETIONS)
+        self.user_edit.setCompleter(self.completer)
+        self.show_button = QPushButton("Show")
+        self.random_button = QPushButton("Random user")
+        self.random_button.setToolTip("Pick a random user who has a history in the filtered data.")
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 200)
+        self.k_spin.setValue(10)
+        self.k_spin.setPrefix("Top ")
+        self.k_spin.setToolTip("How many items to recommend.")
+        self.filter_viewed = QCheckBox("Hide seen items")
+        self.filter_viewed.setChecked(True)
+        self.filter_viewed.setToolTip("Leave out items already in the user's history (RecTools' filter_viewed).")
+        self.hint = QLabel()
+        self.hint.setObjectName("muted")
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("User"))
+        bar.addWidget(self.user_edit)
+        bar.addWidget(self.show_button)
+        bar.addWidget(self.random_button)
+        bar.addSpacing(16)
+        bar.addWidget(self.k_spin)
+        bar.addWidget(self.filter_viewed)
+        bar.addStretch(1)
+        self.message = MessageLine()
+
+        self.history_model = FrameModel(columns=HISTORY_COLUMNS)
+        self.history_view = make_table(self.history_model)
+        configure_item_table(self.history_view, HISTORY_COLUMNS)
+        self.recs_model = FrameModel(columns=RECOMMENDATION_COLUMNS)
+        self.recs_view = make_table(self.recs_model)
+        configure_item_table(self.recs_view, RECOMMENDATION_COLUMNS)
+        self.history_box = QGroupBox("History (most recent first)")
+        QVBoxLayout(self.history_box).addWidget(self.history_view)
+        self.recs_box = QGroupBox("Recommendations")
+        QVBoxLayout(self.recs_box).addWidget(self.recs_view)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.history_box)
+        self.splitter.addWidget(self.recs_box)
+        self.splitter.setSizes([600, 600])
+        tip = QLabel("Double-click a title to see similar items.")
+        tip.setObjectName("muted")
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addLayout(bar)
+        content_layout.addWidget(self.hint)
+        content_layout.addWidget(self.message)
+        content_layout.addWidget(self.splitter, 1)
+        content_layout.addWidget(tip)
+        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 12)
+        layout.addWidget(header)
+        layout.addWidget(self.placeholder, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.update_completions)
+        self.user_edit.textEdited.connect(lambda _text: self._debounce.start())
+        self.user_edit.returnPressed.connect(self.show_typed_user)
+        self.show_button.clicked.connect(self.show_typed_user)
+        self.completer.activated.connect(lambda text: self._show_text(text))
+        self.random_button.clicked.connect(self.show_random_user)
+        self.k_spin.valueChanged.connect(self._refresh)
+        self.filter_viewed.toggled.connect(self._refresh)
+        self.history_view.doubleClicked.connect(lambda index: self._activate(self.history_model, index))
+        self.recs_view.doubleClicked.connect(lambda index: self._activate(self.recs_model, index))
+        state.model_changed.connect(self._model_changed)
+        self._model_changed()
+
+    # -- lookup -----------------------------------------------------------------------------
+    def update_completions(self) -> None:
+        """Refresh the completer with ids starting with the typed prefix (searchsorted, no full list)."""
+        self._debounce.stop()
+        prefix = self.user_edit.text().strip()
+        users = self.state.users
+        if not prefix:
+            self.completions.setStringList([])
+            self.hint.setText(f"{len(users):,} users with a history." if len(users) else "")
+            return
+        if not prefix.isdigit():
+            self.completions.setStringList([])
+            self.hint.setText("User ids are whole numbers.")
+            return
+        ids = users.complete(prefix, MAX_COMPLETIONS)
+        count = users.count_prefix(prefix)
+        self.completions.setStringList([str(i) for i in ids])
+        if count == 0:
+            self.hint.setText(f"No user id starts with {prefix}.")
+        else:
+            exact = "exact match; " if int(prefix) in users else ""
+            self.hint.setText(f"{exact}{count:,} user id(s) start with {prefix}.")
+        if ids and self.user_edit.hasFocus():
+            self.completer.complete()
+
+    def show_typed_user(self) -> bool:
+        return self._show_text(self.user_edit.text())
+
+    def _show_text(self, text: str) -> bool:
+        text = text.strip()
+        if not text:
+            return False
+        try:
+            user_id = int(text)
+        except ValueError:
+            self.message.show_message(f"'{text}' is not a user id: user ids are whole numbers.", error=True)
+            return False
+        return self.show_user(user_id)
+
+    def show_random_user(self) -> bool:
+        user_id = self.state.users.random(self._rng)
+        if user_id is None:
+            self.message.show_message("No user has a history in the loaded data.", error=True)
+            return False
+        return self.show_user(user_id)
+
+    # -- showing ----------------------------------------------------------------------------
+    def show_user(self, user_id: int) -> bool:
+        """Show ``user_id``'s history and top-k; False (with a message) when it cannot."""
+        recommender = self.state.recommender
+        if recommender is None:
+            self.message.show_message(NO_MODEL_TEXT, error=True)
+            return False
+        self.current_user = int(user_id)
+        if self.user_edit.text().strip() != str(user_id):
+            self.user_edit.setText(str(user_id))
+        catalog = self.state.catalog
+        history = recommender.histories.frame_of(user_id).iloc[::-1].reset_index(drop=True)
+        self.history_model.set_frame(catalog.titled(history))
+        self.history_box.setTitle(f"History of user {user_id} — {len(history):,} interaction(s), most recent first")
+        k, filter_viewed = self.k_spin.value(), self.filter_viewed.isChecked()
+        try:
+            recs = recommender.recommend([user_id], k=k, filter_viewed=filter_viewed)
+        except RecommendError as exc:
+            self._recommendations = None
+            self.recs_model.clear()
+            self.recs_box.setTitle("Recommendations")
+            self.message.show_message(str(exc), error=True)
+            self.recommendations_changed.emit()
+            return False
+        self._recommendations = catalog.titled(recs)
+        self.recs_model.set_frame(self._recommendations)
+        self.recs_box.setTitle(f"Top {len(recs)} recommendations")
+        known = len(recommender.known_items(user_id))
+        seen = ", items already seen hidden" if filter_viewed else ""
+        unknown = f" ({len(history) - known} of them with items the model does not know)" if known < len(history) else ""
+        self.message.show_message(f"User {user_id}: {len(history):,} interaction(s) after filtering{unknown}; top {k}{seen}.")
+        self.recommendations_changed.emit()
+        return True
+
+    def recommendations(self) -> pd.DataFrame | None:
+        """The shown recommendations with titles (user_id, item_id, score, rank, title, …), or None."""
+        return None if self._recommendations is None else self._recommendations.copy()
+
+    def _refresh(self) -> None:
+        if self.current_user is not None and self.state.recommender is not None:
+            self.show_user(self.current_user)
+
+    def _activate(self, model: FrameModel, index: QModelIndex) -> None:
+        if index.isValid():
+            self.item_activated.emit(int(model.value(index.row(), "item_id")))
+
+    def _model_changed(self) -> None:
+        state = self.state
+        if state.model is None:
+            self.placeholder.show_placeholder(NO_MODEL_TEXT)
+        elif not state.model_has_data:
+            source = f" ({state.model_source})" if state.model_source else ""
+            self.placeholder.show_placeholder(NO_DATA_TEXT.format(source=source))
+        else:
+            self.placeholder.show_content()
+            self.subtitle.setText(
+                f"Model: {state.model_origin}, {state.model.item_map.n_items:,} items; "
+                f"{len(state.users):,} users with a history in the filtered data."
+            )
+        self.update_completions()
+        if self.current_user is not None and state.model_has_data:
+            if not self.show_user(self.current_user):
+                self.history_model.clear()
+        else:
+            self.current_user = None
+            self._recommendations = None
+            self.history_model.clear()
+            self.recs_model.clear()
+            self.message.show_message("")
+            self.recommendations_changed.emit()

@@ -1,0 +1,442 @@
+"""Training page: hyperparameters, Train/Stop, live loss plot, progress, elapsed/ETA/throughput."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dataclasses import fields
+
+import core.config as core_config
+from core.config import LOSSES, SASRecConfig
+from core.train import EpochReport, StepReport, TrainedModel, available_devices
+
+from ..form import FloatEdit, ValidatedForm
+from ..loss_plot import LossPlot
+from ..state import AppState
+from ..summary import DataSummary
+from ..training import TrainingSession, format_seconds
+from ..widgets import MessageLine, page_header
+from ..workers import TrainingOutcome
+
+UI_REFRESH_MS = 250
+
+
+_CONFIG_FIELDS = [f.name for f in fields(SASRecConfig)]
+
+
+def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    return box
+
+
+def _dspin(low: float, high: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    return box
+
+
+def device_choices() -> list[tuple[str, str]]:
+    """(label, value) for "auto" and every device core can train on."""
+    choices = [("auto (GPU when available)", "auto")]
+    for name in available_devices():
+        label = name
+        if name.startswith("cuda"):
+            try:
+                label = f"{name} — {torch.cuda.get_device_name(int(name.split(':')[1]))}"
+            except (RuntimeError, AssertionError, ValueError, IndexError):
+                pass
+        choices.append((label, name))
+    return choices
+
+
+def planned_steps(config: SASRecConfig, summary: DataSummary) -> int:
+    """Total training steps of a run (core trains one sequence per user with >= 2 interactions)."""
+    return config.epochs * math.ceil(summary.n_sequences / config.batch_size)
+
+
+def expected_initial_loss(config: SASRecConfig, summary: DataSummary) -> float:
+    """Roughly the first steps' loss, to plan the live plot's y axis (weights scale every loss)."""
+    if config.loss == "softmax":
+        return summary.mean_weight * math.log(max(summary.n_items, 2)) * 1.05
+    return summary.mean_weight * math.log(2.0) * 1.5
+
+
+class HyperparameterForm(ValidatedForm):
+    """Every field of ``SASRecConfig``: a sensible range, a one-sentence tooltip, an error line."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        m, o, r = "Model", "Optimisation", "Run"
+        self.add_field(m, "n_factors", "Factors", _spin(1, 4096, 16),
+                       "Size of the item embeddings and hidden states (the notebook uses 128).")
+        self.add_field(m, "n_blocks", "Blocks", _spin(1, 64),
+                       "Number of stacked self-attention blocks.")
+        self.add_field(m, "n_heads", "Attention heads", _spin(1, 64),
+                       "Attention heads per block; the number of factors must be divisible by it.")
+        self.add_field(m, "dropout_rate", "Dropout", _dspin(0.0, 0.95, 0.05),
+                       "Share of activations dropped during training, to regularise the model.")
+        self.add_field(m, "use_pos_emb", "Positions", QCheckBox("learnable positional embedding"),
+                       "Add a learnable embedding of each position in the sequence to the item embedding.")
+        self.add_field(m, "session_maxlen", "Max session length", _spin(1, 4096, 8),
+                       "How many of each user's most recent interactions the model looks at.")
+        self.add_field(o, "lr", "Learning rate", FloatEdit(),
+                       "Adam learning rate, for example 0.001 or 1e-3.")
+        self.add_field(o, "batch_size", "Batch size", _spin(1, 1 << 20, 32),
+                       "Sequences per training step; lower it if the device runs out of memory.")
+        self.add_field(o, "epochs", "Epochs", _spin(1, 10_000),
+                       "Number of passes over all training sequences.")
+        loss = QComboBox()
+        for name in LOSSES:
+            loss.addItem(name, name)
+        self.add_field(o, "loss", "Loss", loss,
+                       "softmax: cross-entropy over the whole catalog; bce / gbce: sampled negatives, cheaper on big catalogs.")
+        self.add_field(o, "n_negatives", "Negatives", _spin(1, 100_000),
+                       "Negative items sampled per position for the bce and gbce losses.")
+        self.add_field(o, "gbce_t", "gBCE t", _dspin(0.0, 1.0, 0.05),
+                       "Calibration strength of the gBCE loss (0 behaves like BCE, 1 is fully calibrated).")
+        device = QComboBox()
+        for label, value in device_choices():
+            device.addItem(label, value)
+        self.add_field(r, "device", "Device", device,
+                       "Where to train: auto uses the first CUDA GPU when there is one, else the CPU.")
+        self.add_field(r, "seed", "Seed", _spin(0, 2_147_483_647),
+                       "Random seed for initialisation, shuffling and negative sampling.")
+        self.add_field(r, "deterministic", "Determinism", QCheckBox("deterministic algorithms"),
+                       "Force deterministic kernels so GPU runs repeat exactly (somewhat slower).")
+        if "precision" in _CONFIG_FIELDS:
+            precision = QComboBox()
+            for name in getattr(core_config, "PRECISIONS", ("fp32",)):
+                precision.addItem(name, name)
+            self.add_field(r, "precision", "Precision", precision,
+                           "fp32 is exact; tf32 speeds up CUDA matrix products; bf16 trains in bfloat16 on recent GPUs.")
+        self._add_unknown_fields()
+        self.add_stretch()
+        self.set_values(SASRecConfig().to_dict())
+        self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self._loss_changed()
+
+    def _add_unknown_fields(self) -> None:
+        """Fields core added after this form was written still get a plain editor."""
+        defaults = SASRecConfig()
+        for name in _CONFIG_FIELDS:
+            if name in self.widgets:
+                continue
+            value = getattr(defaults, name)
+            if isinstance(value, bool):
+                widget: QWidget = QCheckBox(name)
+            elif isinstance(value, int):
+                widget = _spin(-(2**31), 2**31 - 1)
+            elif isinstance(value, float):
+                widget = FloatEdit()
+            else:
+                widget = QLineEdit()
+            self.add_field("Other", name, name.replace("_", " ").capitalize(), widget, f"Core's '{name}' setting.")
+
+    def config(self) -> SASRecConfig:
+        return SASRecConfig(**self.values())
+
+    def errors(self) -> dict[str, str]:
+        return self.config().errors()
+
+    def set_config(self, values: dict) -> None:
+        """Fill the form from a config dict (unknown keys ignored; unknown devices fall back to auto)."""
+        values = dict(values)
+        device: QComboBox = self.widgets["device"]  # type: ignore[assignment]
+        if device.findData(values.get("device")) < 0:
+            values["device"] = "auto"
+        self.set_values(values)
+        self._loss_changed()
+
+    def _loss_changed(self) -> None:
+        loss = self.widgets["loss"].currentData()  # type: ignore[attr-defined]
+        self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce"))
+        self.widgets["gbce_t"].setEnabled(loss == "gbce")
+
+
+class TrainPage(QWidget):
+    """Set hyperparameters and train in a worker thread while the loss curve updates live."""
+
+    error = Signal(object, str)
+    message = Signal(str)
+    running_changed = Signal(bool)
+    hyperparameters_used = Signal(dict)
+
+    def __init__(
+        self,
+        state: AppState,
+        session: TrainingSession | None = None,
+        filters_reason: Callable[[], str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.state = state
+        self.filters_reason = filters_reason or (lambda: "")
+        self.session = session or TrainingSession(self)
+
+        header, self.subtitle = page_header("Training", "Open data first; the model trains on the filtered interactions.")
+        self.form = HyperparameterForm()
+        self.defaults_button = QPushButton("Reset to defaults")
+        self.defaults_button.setToolTip("The notebook's hyperparameters.")
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("primary")
+        self.train_button.setToolTip("Train SASRec on the filtered data in the background.")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("danger")
+        self.stop_button.setToolTip("Stop after the current batch; the last completed epoch's model is kept.")
+        self.stop_button.setEnabled(False)
+        self.reason = QLabel()
+        self.reason.setObjectName("errorText")
+        self.reason.setWordWrap(True)
+
+        form_box = QWidget()
+        form_layout = QVBoxLayout(form_box)
+        form_layout.setContentsMargins(0, 0, 6, 0)
+        form_layout.addWidget(self.form)
+        form_layout.addWidget(self.defaults_button, 0, Qt.AlignmentFlag.AlignRight)
+        form_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(form_box)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(form_box.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button, 1)
+        buttons.addWidget(self.stop_button, 1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.reason)
+
+        # progress and plot
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        stats_box = QGroupBox("Progress")
+        stats = QGridLayout(stats_box)
+        stats.addWidget(self.progress, 0, 0, 1, 4)
+        self.stats: dict[str, QLabel] = {}
+        for i, name in enumerate(("Elapsed", "ETA", "Sequences/s", "Last epoch loss")):
+            caption = QLabel(name)
+            caption.setObjectName("muted")
+            value = QLabel("–")
+            value.setObjectName("statValue")
+            row, col = 1 + i % 2, 2 * (i // 2)
+            stats.addWidget(caption, row, col)
+            stats.addWidget(value, row, col + 1)
+            self.stats[name] = value
+        stats.setColumnStretch(1, 1)
+        stats.setColumnStretch(3, 1)
+        self.loss_plot = LossPlot()
+        self.model_label = MessageLine()
+        self.model_label.setText("No model yet.")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 0, 0, 0)
+        right_layout.addWidget(stats_box)
+        right_layout.addWidget(self.loss_plot, 1)
+        right_layout.addWidget(self.model_label)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([400, 820])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 14, 18, 12)
+        layout.addWidget(header)
+        layout.addWidget(self.splitter, 1)
+
+        self._ui_timer = QTimer(self)
+        self._ui_timer.setInterval(UI_REFRESH_MS)
+        self._ui_timer.timeout.connect(self._refresh_stats)
+
+        self.defaults_button.clicked.connect(lambda: self.form.set_config(SASRecConfig().to_dict()))
+        self.train_button.clicked.connect(self.start_training)
+        self.stop_button.clicked.connect(self.stop_training)
+        self.form.changed.connect(self._update_enabled)
+        self.session.progress.connect(self._on_progress)
+        self.session.epoch_done.connect(self._on_epoch)
+        self.session.ended.connect(self._on_ended)
+        state.data_changed.connect(self._update_enabled)
+        state.filter_changed.connect(self._update_enabled)
+        state.model_changed.connect(self._show_model_info)
+        self._update_enabled()
+
+    # -- enabling ---------------------------------------------------------------------------
+    def blocking_reason(self) -> str:
+        """Why Train is disabled ('' when it is enabled)."""
+        if self.session.running:
+            return ""
+        if self.form.errors():
+            return "Fix the highlighted hyperparameters to train."
+        if self.state.data is None:
+            return "Open a data folder (or the demo data) to train."
+        filtered = self.state.filtered
+        if filtered is None:
+            return "Applying the filters …"
+        pending = self.filters_reason()
+        if pending:
+            return pending
+        if filtered.summary.n_interactions == 0:
+            return "Nothing is left after filtering: loosen the filters on the Data page."
+        return ""
+
+    def update_enabled(self) -> None:
+        """Re-check whether Train can run (data, filters and hyperparameters)."""
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        self.form.show_errors(self.form.errors())
+        reason = self.blocking_reason()
+        self.train_button.setEnabled(not self.session.running and not reason)
+        self.stop_button.setEnabled(self.session.running)
+        self.form.setEnabled(not self.session.running)
+        self.defaults_button.setEnabled(not self.session.running)
+        self.reason.setText(reason)
+        filtered = self.state.filtered
+        if filtered is not None and self.state.loaded is not None:
+            s = filtered.summary
+            self.subtitle.setText(
+                f"Training data: {self.state.loaded.label}, after filters — {s.n_interactions:,} interactions, "
+                f"{s.n_users:,} users, {s.n_items:,} items."
+            )
+        elif self.state.loaded is None:
+            self.subtitle.setText("Open data first; the model trains on the filtered interactions.")
+
+    # -- training ---------------------------------------------------------------------------
+    def start_training(self) -> bool:
+        """Start a run with the form's settings on the filtered data; False when not possible."""
+        if self.session.running or self.blocking_reason() or self.state.filtered is None:
+            return False
+        config = self.form.config()
+        filtered = self.state.filtered
+        self.hyperparameters_used.emit(config.to_dict())
+        self.loss_plot.reset(draw=False)
+        self.loss_plot.start_live(planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary))
+        self.progress.setValue(0)
+        self.progress.setFormat("Preparing sequences …")
+        for label in self.stats.values():
+            label.setText("–")
+        self.session.start(filtered.result.interactions, config, filtered.config.to_dict())
+        self._ui_timer.start()
+        self._update_enabled()
+        self.running_changed.emit(True)
+        self.message.emit(f"Training on {filtered.summary.n_interactions:,} interactions ({config.epochs} epochs) …")
+        return True
+
+    def stop_training(self) -> None:
+        if self.session.running:
+            self.session.stop()
+            self.stop_button.setEnabled(False)
+            self.progress.setFormat(self.progress.format() + " — stopping …")
+            self.message.emit("Stopping after the current batch …")
+
+    def shutdown(self) -> bool:
+        """Stop the run and wait for its thread (window closing)."""
+        self._ui_timer.stop()
+        self.loss_plot.stop_live()
+        return self.session.shutdown()
+
+    def _on_progress(self, report: StepReport) -> None:
+        self.loss_plot.add_steps(report)
+
+    def _on_epoch(self, report: EpochReport) -> None:
+        self.loss_plot.add_epoch(report)
+        self.stats["Last epoch loss"].setText(f"{report.mean_loss:.4f} (epoch {report.epoch})")
+
+    def _refresh_stats(self) -> None:
+        """Timer-driven: progress bar and figures from the latest report, never per signal."""
+        if not self.session.running:
+            return
+        self.stats["Elapsed"].setText(format_seconds(self.session.elapsed()))
+        p = self.session.last_progress
+        if p is None:
+            return
+        self.progress.setValue(int(p.fraction * 1000))
+        text = f"Epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps_per_epoch}"
+        if self.session.stop_requested_at is not None:
+            text += " — stopping …"
+        self.progress.setFormat(text)
+        self.stats["ETA"].setText(format_seconds(p.eta))
+        self.stats["Sequences/s"].setText(f"{p.sequences_per_sec:,.0f}")
+
+    def _on_ended(self, kind: str, payload: object) -> None:
+        self._ui_timer.stop()
+        self.loss_plot.stop_live()
+        if kind == "failed":
+            self.progress.setFormat("Failed")
+            self.message.emit("Training failed.")
+            self.error.emit(payload, "Training stopped with an error. Your data and any previous model are still usable.")
+        else:
+            outcome: TrainingOutcome = payload  # type: ignore[assignment]
+            model = outcome.result.model
+            if kind == "finished":
+                self.progress.setValue(1000)
+                self.progress.setFormat(f"Done: {model.epochs_done if model else 0} epoch(s)")
+                text = f"Training finished in {outcome.result.seconds:.1f} s."
+            elif model is not None:
+                self.progress.setFormat(f"Stopped — model from epoch {model.epochs_done} kept")
+                text = f"Training stopped. The model from epoch {model.epochs_done} (the last completed one) is kept and usable."
+            else:
+                self.progress.setFormat("Stopped — no model")
+                kept = " The previous model is still in use." if self.state.model is not None else ""
+                text = f"Training stopped before the first epoch ended: this run has no model.{kept}"
+            if model is not None:
+                self.state.set_model(model, outcome.histories, origin="trained")
+            self.model_label.show_message(text + " " + self._model_text(), error=False)
+            self.stats["Elapsed"].setText(format_seconds(outcome.result.seconds))
+            self.message.emit(text)
+        self._update_enabled()
+        self.running_changed.emit(False)
+
+    # -- model info -------------------------------------------------------------------------
+    def _model_text(self) -> str:
+        model = self.state.model
+        if model is None:
+            return ""
+        return (
+            f"Current model ({self.state.model_origin}): {model.epochs_done} epoch(s), "
+            f"{model.item_map.n_items:,} items, {model.n_sequences:,} training sequences, trained on {model.device}."
+        )
+
+    def _show_model_info(self) -> None:
+        if not self.session.running:
+            self.model_label.show_message(self._model_text() or "No model yet.")
+
+    def show_checkpoint(self, model: TrainedModel) -> None:
+        """Restore a checkpoint's hyperparameters into the form and its loss curve into the plot."""
+        self.form.set_config(model.config.to_dict())
+        self.loss_plot.set_history(model.history)
+        self.progress.setValue(1000)
+        self.progress.setFormat(f"Checkpoint: {model.epochs_done} epoch(s)")
+        if model.history.epoch_losses:
+            self.stats["Last epoch loss"].setText(f"{model.history.epoch_losses[-1]:.4f} (epoch {len(model.history.epoch_losses)})")
+        self._show_model_info()

@@ -1,0 +1,130 @@
+"""``AppState``: the one place holding loaded data, filter result, model and recommender."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.dataset import InteractionData
+from core.filters import FilterConfig, FilterResult
+from core.recommend import Recommender
+from core.sequences import UserHistories
+from core.train import TrainedModel
+
+from .catalog import ItemCatalog
+from .summary import DataSummary
+from .user_index import UserIndex
+
+
+@dataclass
+class LoadedData:
+    """What a folder load produces (computed in a worker)."""
+
+    data: InteractionData
+    summary: DataSummary
+    folder: str
+    label: str = ""
+
+
+@dataclass
+class Filtered:
+    """What applying filters produces (computed in a worker)."""
+
+    config: FilterConfig
+    result: FilterResult
+    summary: DataSummary
+
+
+class AppState(QObject):
+    """Shared application state; pages observe it through signals and never own data.
+
+    * ``data_changed``: a folder was loaded (``data``, ``summary``, ``catalog``).
+    * ``filter_changed``: the filters were applied (``filtered``).
+    * ``model_changed``: a model was trained/opened or its user histories changed
+      (``model``, ``recommender``, ``users``).
+    """
+
+    data_changed = Signal()
+    filter_changed = Signal()
+    model_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loaded: LoadedData | None = None
+        self.catalog = ItemCatalog(None)
+        self.filtered: Filtered | None = None
+        self.model: TrainedModel | None = None
+        self.model_origin: str = ""
+        self.model_source: str = ""  # the data folder a checkpoint says it was trained on
+        self.recommender: Recommender | None = None
+        self.users = UserIndex(np.zeros(0, dtype=np.int64))
+        self.model_has_data = False
+
+    # -- data -------------------------------------------------------------------------------
+    @property
+    def data(self) -> InteractionData | None:
+        return self.loaded.data if self.loaded else None
+
+    def set_data(self, loaded: LoadedData) -> None:
+        self.loaded = loaded
+        self.catalog = ItemCatalog(loaded.data.items)
+        self.filtered = None
+        self.data_changed.emit()
+
+    def set_filtered(self, filtered: Filtered) -> None:
+        self.filtered = filtered
+        self.filter_changed.emit()
+
+    # -- model ------------------------------------------------------------------------------
+    def set_model(
+        self, model: TrainedModel | None, histories: UserHistories | None, origin: str = "", source: str = ""
+    ) -> None:
+        """Use ``model`` with ``histories`` (the filtered interactions it recommends from).
+
+        ``histories`` may be None (no data loaded): similar items still work, user
+        recommendations wait for data.
+        """
+        self.model = model
+        self.model_origin = origin
+        self.model_source = source
+        self._build_recommender(histories)
+        self.model_changed.emit()
+
+    def set_histories(self, histories: UserHistories | None) -> None:
+        """New user histories for the current model (data loaded after a checkpoint)."""
+        if self.model is None:
+            return
+        self._build_recommender(histories)
+        self.model_changed.emit()
+
+    def _build_recommender(self, histories: UserHistories | None) -> None:
+        if self.model is None:
+            self.recommender = None
+            self.users = UserIndex(np.zeros(0, dtype=np.int64))
+            self.model_has_data = False
+            return
+        self.model_has_data = histories is not None
+        if histories is None:
+            histories = UserHistories.from_interactions(_empty_interactions())
+        self.recommender = Recommender(self.model, histories)
+        self.users = UserIndex(histories.user_ids)
+
+    def model_item_ids(self) -> np.ndarray | None:
+        """External ids of the items the model knows (None without a model)."""
+        if self.model is None:
+            return None
+        return np.asarray(self.model.item_map.external[1:], dtype=np.int64)
+
+
+def _empty_interactions():  # noqa: ANN202 - DataFrame
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "user_id": np.zeros(0, np.int64),
+            "item_id": np.zeros(0, np.int64),
+            "datetime": np.zeros(0, "datetime64[ns]"),
+            "weight": np.zeros(0, np.float32),
+        }
+    )

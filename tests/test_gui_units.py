@@ -1,0 +1,162 @@
+"""Building blocks: the DataFrame table model, user-id lookup, item search, summaries, progress, loss plot."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from core.train import EpochReport, StepReport, TrainingHistory
+from sasrec_gui.catalog import ItemCatalog
+from sasrec_gui.frame_model import Column, FrameModel, fixed
+from sasrec_gui.loss_plot import LossPlot
+from sasrec_gui.summary import DataSummary
+from sasrec_gui.training import Progress, format_seconds
+from sasrec_gui.user_index import UserIndex
+
+
+def test_frame_model_reads_cells_lazily_by_role(qtbot) -> None:  # noqa: ANN001
+    frame = pd.DataFrame(
+        {
+            "item_id": np.array([10, 20], dtype=np.int64),
+            "title": ["A long title", None],
+            "score": [0.123456, np.nan],
+            "datetime": pd.to_datetime(["2021-05-01 00:00", "2021-05-02 13:45"]),
+        }
+    )
+    model = FrameModel(frame, [
+        Column("title", "Title", tooltip=True), Column("score", "Score", fixed(2), numeric=True),
+        Column("datetime", "Date"), Column("missing", "Not there"),
+    ])
+    assert (model.rowCount(), model.columnCount()) == (2, 4)
+    assert model.rowCount(model.index(0, 0)) == 0  # a table, not a tree
+    assert model.headerData(1, Qt.Orientation.Horizontal) == "Score"
+    assert model.headerData(1, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole) is None
+    display = Qt.ItemDataRole.DisplayRole
+    assert model.data(model.index(0, 0), display) == "A long title"
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole) == "A long title"
+    assert model.data(model.index(0, 1), display) == "0.12"
+    assert model.data(model.index(1, 1), display) == "" and model.data(model.index(1, 0), display) == ""
+    assert model.data(model.index(0, 2), display) == "2021-05-01"
+    assert model.data(model.index(1, 2), display) == "2021-05-02 13:45"
+    assert model.data(model.index(0, 3), display) == ""
+    assert model.data(model.index(0, 1), Qt.ItemDataRole.TextAlignmentRole) & int(Qt.AlignmentFlag.AlignRight)
+    assert model.data(model.index(0, 1), Qt.ItemDataRole.UserRole) == pytest.approx(0.123456)
+    assert model.data(model.index(0, 1), Qt.ItemDataRole.DecorationRole) is None
+    assert model.data(QModelIndex()) is None
+    assert model.value(1, "item_id") == 20
+    with qtbot.waitSignal(model.modelReset):
+        model.set_frame(frame.iloc[:1])
+    assert model.rowCount() == 1
+
+
+def test_frame_model_over_a_big_frame_is_instant() -> None:
+    n = 2_000_000
+    frame = pd.DataFrame({"user_id": np.arange(n), "weight": np.ones(n, dtype=np.float32)})
+    t = time.perf_counter()
+    model = FrameModel(frame)
+    assert model.rowCount() == n and model.data(model.index(n - 1, 0)) == str(n - 1)
+    assert time.perf_counter() - t < 0.5
+    assert model.headerData(0, Qt.Orientation.Horizontal) == "user_id"
+
+
+def test_user_index_with_a_million_ids() -> None:
+    rng = np.random.default_rng(0)
+    ids = np.unique(rng.integers(0, 1_100_000, 1_200_000))
+    index = UserIndex(ids)
+    prefixes = ("1", "12", "123", "1234", "99999", "0", "7")
+    t = time.perf_counter()
+    results = {p: (index.complete(p, 15), index.count_prefix(p)) for p in prefixes}
+    assert time.perf_counter() - t < 0.05  # searchsorted, no scan
+    text = ids.astype(str)
+    for prefix, (got, count) in results.items():
+        assert count == int(np.char.startswith(text, prefix).sum())
+        assert len(got) == min(15, count) and all(str(v).startswith(prefix) for v in got)
+    assert results["12"][0][0] == 12 if 12 in index else True  # the exact id comes first
+    assert int(ids[5]) in index and -1 not in index
+    assert index.complete("x") == [] and index.complete("007") == []
+    assert index.random(np.random.default_rng(1)) in index
+
+
+def test_catalog_search_is_case_insensitive_and_finds_ids() -> None:
+    items = pd.DataFrame({
+        "item_id": [1, 2, 3], "title": ["The Matrix", "Matrix Reloaded", "Amelie"],
+        "title_orig": ["The Matrix", "The Matrix Reloaded", "Le Fabuleux Destin"], "release_year": [1999.0, 2003.0, 2001.0],
+        "genres": ["sci-fi", "sci-fi", "comedy"],
+    })
+    catalog = ItemCatalog(items)
+    assert list(catalog.search("mATRix")["item_id"]) == [1, 2]
+    assert list(catalog.search("destin")["item_id"]) == [3]  # original titles too
+    assert list(catalog.search("3")["item_id"])[0] == 3
+    assert list(catalog.search("matrix", among=np.array([2]))["item_id"]) == [2]
+    assert catalog.describe(1) == "The Matrix (1999) · sci-fi" and catalog.describe(99) == "Item 99"
+    titled = catalog.titled(pd.DataFrame({"item_id": [3, 42]}))
+    assert list(titled["title"]) == ["Amelie", "Item 42"]
+    bare = ItemCatalog(None)
+    assert list(bare.search("", among=np.array([5, 15]))["item_id"]) == [5, 15]
+    assert list(bare.search("15", among=np.array([5, 15]))["item_id"]) == [15]
+
+
+def test_data_summary() -> None:
+    frame = pd.DataFrame({
+        "user_id": [1, 1, 1, 2, 3, 3], "item_id": [1, 2, 3, 1, 1, 2],
+        "datetime": pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-05", "2021-01-03", "2021-01-04", "2021-01-04"]),
+        "weight": np.array([1, 3, 3, 1, 1, 1], dtype=np.float32),
+    })
+    s = DataSummary.of(frame)
+    assert (s.n_interactions, s.n_users, s.n_items, s.n_sequences) == (6, 3, 3, 2)
+    assert s.mean_length == 2.0 and s.median_length == 2.0
+    assert s.sparsity == pytest.approx(1 - 6 / 9)
+    assert s.length_counts.sum() == 3 and list(s.popularity) == [3, 2, 1]
+    rows = dict(s.rows())
+    assert rows["First day"] == "2021-01-01" and rows["Last day"] == "2021-01-05"
+    assert DataSummary.of(frame.iloc[:0]).n_users == 0
+
+
+def test_progress_eta_and_time_format() -> None:
+    p = Progress(epoch=2, epochs=4, step=5, steps_per_epoch=10, elapsed=30.0, sequences_per_sec=100.0, batch_size=20)
+    assert p.done_steps == 15 and p.total_steps == 40 and p.fraction == pytest.approx(15 / 40)
+    assert p.eta == pytest.approx(25 * 20 / 100.0)
+    assert format_seconds(5) == "0:05" and format_seconds(3725) == "1:02:05" and format_seconds(None) == "–"
+
+
+def _report(epoch: int, first: int, n: int, spe: int = 50, epochs: int = 4) -> StepReport:
+    return StepReport(epoch, first, [5.0 - 0.01 * i for i in range(n)], spe, epochs, 1000.0, 1.0)
+
+
+def test_loss_plot_buffers_reports_and_redraws_on_its_timer(qtbot) -> None:  # noqa: ANN001
+    plot = LossPlot(redraw_hz=4.0)
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.start_live(planned_steps=200, expected_loss=5.0)
+    before = plot.draw_count
+    for block in range(40):  # far more reports than redraws
+        plot.add_steps(_report(1, 1 + block, 1))
+    assert plot.draw_count == before  # nothing drawn per report
+    qtbot.wait(600)
+    drawn = plot.draw_count - before
+    assert 1 <= drawn <= 4
+    assert len(plot.step_line.get_xdata()) == 40 and plot.ax.get_xlim()[1] >= 200
+    plot.add_epoch(EpochReport(1, 4, 4.8, 1.0))
+    plot.add_steps(StepReport(1, 41, [50.0], 50, 4, 1000.0, 1.0))  # above the planned top: the axes grow
+    plot.redraw()
+    assert plot.ax.get_ylim()[1] >= 50.0
+    plot.stop_live()
+    assert not plot.live
+    losses, ema, epochs = plot.values()
+    assert len(losses) == len(ema) == 41 and list(epochs) == [4.8]
+    assert plot.ax.get_xlabel().startswith("Training step") and plot.ax.get_ylabel() == "Loss"
+
+
+def test_loss_plot_shows_a_saved_history(qtbot) -> None:  # noqa: ANN001
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    history = TrainingHistory(step_losses=list(np.linspace(9, 5, 30)), epoch_losses=[8.0, 6.5, 5.5], epoch_seconds=[1, 1, 1])
+    plot.set_history(history)
+    assert plot.steps_per_epoch == 10
+    assert list(plot.epoch_line.get_xdata()) == [10, 20, 30]
+    assert plot.ax.get_ylim()[0] < 5.0 < 9.0 < plot.ax.get_ylim()[1]
