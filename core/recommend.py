@@ -1,6 +1,7 @@
 """Fitted model -> u2i (dot product) and i2i (cosine) top-k frames with RecTools' columns."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -28,7 +29,10 @@ class Recommender:
         self.histories = histories
         self.device = torch.device(device)
         self.batch_size = batch_size
-        self.module = model.module.to(self.device).eval()
+        module = model.module
+        if next(module.parameters()).device != self.device:
+            module = copy.deepcopy(module).to(self.device)  # never move the caller's model
+        self.module = module.eval()
         with torch.no_grad():
             emb = self.module.item_embeddings().detach()
             self._emb = emb  # (n_items + 1, d), row 0 PAD

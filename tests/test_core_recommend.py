@@ -94,3 +94,11 @@ def test_with_titles_joins_metadata():
     assert out.title.tolist() == ["Five", "Six"]
     assert list(out.columns) == ["user_id", "item_id", "score", "rank", "title", "title_orig", "release_year", "genres"]
     assert with_titles(frame, None) is frame
+
+
+def test_recommender_on_another_device_leaves_the_model_where_it_is(trained, monkeypatch):
+    df, model = trained
+    param = next(model.module.parameters())
+    rec = Recommender(model, UserHistories.from_interactions(df), device="meta")
+    assert next(rec.module.parameters()).device.type == "meta"
+    assert next(model.module.parameters()) is param and param.device.type == "cpu"
