@@ -27,17 +27,25 @@ from core.train import FitResult, TrainedModel, fit
 from . import APP_NAME, __version__
 from .controller import Controller
 from .dialogs import show_error
+from .chart_export import install_png_export
+from .pages.attention_page import AttentionPage
+from .pages.compare_page import ComparePage
 from .pages.data_page import DataPage
+from .pages.embedding_page import EmbeddingPage
 from .pages.recommend_page import RecommendPage
+from .pages.runs_page import RunsPage
 from .pages.similar_page import SimilarPage
 from .pages.train_page import TrainPage
 from .settings import Settings
 from .state import AppState
+from .theme import ViewModes
 from .training import TrainingSession
 from .workers import TaskRunner
 
-PAGES = ("data", "training", "recommendations", "similar")
-PAGE_TITLES = {"data": "Data", "training": "Training", "recommendations": "Recommendations", "similar": "Similar items"}
+PAGES = ("data", "training", "recommendations", "similar", "runs", "compare", "attention", "embedding")
+PAGE_TITLES = {"data": "Data", "training": "Training", "recommendations": "Recommendations", "similar": "Similar items",
+               "runs": "Runs",
+               "compare": "SASRec vs popular", "attention": "Attention", "embedding": "Item map"}
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 CHECKPOINT_FILTER = "SASRec Studio checkpoints (*.pt *.pth *.ckpt);;All files (*)"
 
@@ -68,13 +76,22 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self.state, self.runner, self)
         self.data_page = DataPage(self.state, self.controller)
         self.train_page = TrainPage(self.state, TrainingSession(self, fit_fn), self.data_page.filters_reason)
-        self.recommend_page = RecommendPage(self.state)
+        self.recommend_page = RecommendPage(self.state, self.runner)
         self.similar_page = SimilarPage(self.state)
+        self.compare_page = ComparePage(self.state, self.runner, self.recommend_page)
+        self.attention_page = AttentionPage(self.state, self.recommend_page)
+        self.embedding_page = EmbeddingPage(self.state, self.runner)
+        self.runs_page = RunsPage(self.state, self.controller, self.train_page.run_history, self.train_page.form,
+                                  self.data_page.filters, self.train_page.validation)
         self.pages: dict[str, QWidget] = {
             "data": self.data_page,
             "training": self.train_page,
             "recommendations": self.recommend_page,
             "similar": self.similar_page,
+            "runs": self.runs_page,
+            "compare": self.compare_page,
+            "attention": self.attention_page,
+            "embedding": self.embedding_page,
         }
         self._build_central()
         self._build_menus()
@@ -82,6 +99,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self.resize(QSize(1360, 860))
         self._restore_settings()
+        install_png_export(self)  # "Save chart as PNG…" on every chart, also on charts made later
+        self.stack.currentChanged.connect(lambda _i: install_png_export(self))
         if interactive:  # a screenshot run never trains: skip the start-up import work
             self.controller.warm_up()
 
@@ -155,6 +174,9 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for i, name in enumerate(PAGES, start=1):
             view_menu.addAction(self._action(PAGE_TITLES[name], lambda n=name: self.show_page(n), f"Ctrl+{i}"))
+        view_menu.addSeparator()
+        self.view_modes = ViewModes(self, self.settings)  # dark theme, presentation mode, full screen
+        view_menu.addActions(self.view_modes.actions())
 
         train_menu = bar.addMenu("&Training")
         self.train_action = self._action("&Train", self.start_training, "F5", "Train with the current settings")
@@ -174,6 +196,9 @@ class MainWindow(QMainWindow):
         self.busy.setFixedWidth(120)
         self.busy.setMaximumHeight(14)
         self.busy.setTextVisible(False)
+        policy = self.busy.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # showing it must not resize the window (a full redraw of every plot)
+        self.busy.setSizePolicy(policy)
         self.busy.hide()
         self.data_status = QLabel("No data")
         self.model_status = QLabel("No model")
@@ -195,7 +220,11 @@ class MainWindow(QMainWindow):
         self.train_page.message.connect(self.set_status)
         self.train_page.running_changed.connect(self._training_running)
         self.train_page.hyperparameters_used.connect(self.settings.set_hyperparameters)
+        self.runs_page.message.connect(self.set_status)
+        self.runs_page.page_requested.connect(self.show_page)
         self.recommend_page.item_activated.connect(self.show_similar)
+        self.compare_page.item_activated.connect(self.show_similar)
+        self.embedding_page.item_activated.connect(self.show_similar)
         self.recommend_page.recommendations_changed.connect(
             lambda: self.export_action.setEnabled(self.recommend_page.recommendations() is not None)
         )
@@ -402,6 +431,7 @@ class MainWindow(QMainWindow):
             "training": self.train_page.splitter,
             "recommendations": self.recommend_page.splitter,
             "similar": self.similar_page.splitter,
+            "runs": self.runs_page.splitter,
         }
 
     def save_settings(self) -> None:

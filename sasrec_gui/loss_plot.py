@@ -1,4 +1,5 @@
-"""Live training-loss plot: per-step loss, its EMA and per-epoch means.
+"""Live training-loss plot: per-step loss, its EMA and per-epoch means, and (when the run
+validates on a hold-out) the per-epoch validation metrics in a second axes beside it.
 
 Reports only append to buffers. A QTimer (4 Hz by default) pushes the buffers into the
 existing Line2D objects with ``set_data`` and refreshes the plot, so the redraw rate is
@@ -11,6 +12,13 @@ restores the cached background and redraws the lines (blitting, a few ms). A ful
 steps than planned), on resize and pan/zoom. A full draw of a matplotlib figure costs tens
 of milliseconds, more while training competes for the CPU; blitting keeps the window
 responsive. When the run ends, ``relim``/``autoscale_view`` fit the view to the data.
+
+The metrics axes (x: the run's epochs; y: 0 to 1, where HR and NDCG live) is planned the
+same way, so no metric ever needs a full draw: its lines (and its "appear here" text) are
+animated too and blitted in the ticks after an epoch brought new metrics. It is hidden when
+the run does not validate, and fitted to the values when the run ends. A run with a
+hold-out trains on fewer sequences than planned: its curve ends short of the right edge
+until the run ends, rather than costing a full draw mid-run.
 """
 from __future__ import annotations
 
@@ -28,9 +36,14 @@ from core.train import EpochReport, StepReport, TrainingHistory
 MAX_DRAWN_POINTS = 4000
 STEP_COLOR = "#2f6fde"
 EPOCH_COLOR = "#e8590c"
+METRIC_STYLES = {"HR": ("#2b8a3e", "o--"), "NDCG": ("#862e9c", "s-")}
 HEADROOM = 1.25
 #: Margins around the axes in pixels (left, right, bottom, top): fixed, so no layout engine runs per draw.
 MARGINS_PX = (72, 18, 52, 14)
+#: The metrics axes: its share of the width (at least ``METRIC_MIN_PX``) and the gap left of it for its labels.
+METRIC_SHARE, METRIC_MIN_PX, METRIC_GAP_PX = 0.3, 170, 74
+#: Top of the metrics axes while a run is live (HR and NDCG are at most 1).
+METRIC_TOP = 1.0
 
 
 class LossPlot(QWidget):
@@ -62,12 +75,34 @@ class LossPlot(QWidget):
             ha="center", va="center", color="#7b8794", fontsize=10,
         )
 
+        self.metric_ax = self.figure.add_axes((0.7, 0.1, 0.25, 0.8))
+        self.metric_ax.set_xlabel("Epoch")
+        self.metric_ax.set_ylabel("Validation metric")
+        self.metric_ax.grid(True, alpha=0.3)
+        self.metric_ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        self.metric_ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
+        self.metric_lines: dict[str, object] = {}
+        for name, (color, style) in METRIC_STYLES.items():
+            (line,) = self.metric_ax.plot([], [], style, lw=1.5, ms=4, color=color, label=f"{name}@10")
+            self.metric_lines[name] = line
+        self.metric_ax.legend(loc="lower right", fontsize=8)
+        self._metric_empty_text = self.metric_ax.text(
+            0.5, 0.5, "Validation metrics\nappear after each\nvalidated epoch", transform=self.metric_ax.transAxes,
+            ha="center", va="center", color="#7b8794", fontsize=9,
+        )
+        self.metric_k = 10
+        self._metrics_shown = False
+        self.metric_ax.set_visible(False)
+
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, int(1000 / redraw_hz)))
         self._timer.timeout.connect(self.redraw)
         self.draw_count = 0  # frames shown: full draws plus blits
         self.full_draws = 0
+        self.live_full_draws = 0  # full draws while live after the planning one (each a stall under load)
         self._background = None
+        self._metric_background = None
+        self._metrics_dirty = False  # new metrics not yet blitted
         self._live = False
         self.canvas.mpl_connect("draw_event", self._on_draw)
         self.canvas.mpl_connect("resize_event", self._on_resize)
@@ -84,9 +119,11 @@ class LossPlot(QWidget):
         self._epoch_y: list[float] = []
         self.steps_per_epoch = 0
         self._planned_steps = 0
+        self._metrics: dict[str, tuple[list[int], list[float]]] = {name: ([], []) for name in METRIC_STYLES}
         self._dirty = True
         self._empty_text.set_visible(True)
         self.ax.set_xlabel("Training step")
+        self.show_metrics(False)
         if draw:
             self.redraw()
 
@@ -103,7 +140,43 @@ class LossPlot(QWidget):
     def add_epoch(self, report: EpochReport) -> None:
         self._epoch_x.append(report.epoch * max(self.steps_per_epoch, 1))
         self._epoch_y.append(report.mean_loss)
+        self._add_metrics(report.epoch, report.metrics)
         self._dirty = True
+
+    def _add_metrics(self, epoch: int, metrics: dict[str, float]) -> None:
+        for key, value in (metrics or {}).items():
+            name, _, k = str(key).partition("@")
+            if name in self._metrics and value is not None and math.isfinite(float(value)):
+                if k.isdigit() and int(k) != self.metric_k:
+                    self._set_metric_k(int(k))
+                xs, ys = self._metrics[name]
+                xs.append(int(epoch))
+                ys.append(float(value))
+                self._metrics_dirty = True
+
+    def metric_values(self) -> dict[str, tuple[list[int], list[float]]]:
+        """Validation metrics buffered so far: ``{"HR@10": (epochs, values), ...}`` (only those with values)."""
+        return {f"{name}@{self.metric_k}": (list(xs), list(ys)) for name, (xs, ys) in self._metrics.items() if xs}
+
+    # -- metrics axes -----------------------------------------------------------------------
+    def show_metrics(self, shown: bool, k: int | None = None) -> None:
+        """Show or hide the validation-metrics axes beside the loss (no drawing here)."""
+        if k is not None and k != self.metric_k:
+            self._set_metric_k(k)
+        if shown != self._metrics_shown:
+            self._metrics_shown = shown
+            self.metric_ax.set_visible(shown)
+            self._layout()
+
+    @property
+    def metrics_shown(self) -> bool:
+        return self._metrics_shown
+
+    def _set_metric_k(self, k: int) -> None:
+        self.metric_k = k
+        for name, line in self.metric_lines.items():
+            line.set_label(f"{name}@{k}")
+        self.metric_ax.legend(loc="lower right", fontsize=8)
 
     def set_history(self, history: TrainingHistory) -> None:
         """Show a finished run (e.g. from a checkpoint)."""
@@ -115,6 +188,9 @@ class LossPlot(QWidget):
         self._extend(history.step_losses)
         self._epoch_x = [(i + 1) * self.steps_per_epoch for i in range(epochs)]
         self._epoch_y = list(history.epoch_losses)
+        for i, metrics in enumerate(history.epoch_metrics):
+            self._add_metrics(i + 1, metrics)
+        self.show_metrics(any(history.epoch_metrics))
         self.redraw()
 
     def _set_steps_per_epoch(self, steps_per_epoch: int, epochs: int) -> None:
@@ -125,8 +201,9 @@ class LossPlot(QWidget):
         self.ax.set_xlabel(f"Training step ({self.steps_per_epoch:,} per epoch)")
         if self._live and total != self._planned_steps:
             self._planned_steps = total
-            self.ax.set_xlim(0, total * 1.02)
-            self._full_draw()
+            if total > self.ax.get_xlim()[1]:  # only a plan that is too small costs a full draw
+                self.ax.set_xlim(0, total * 1.02)
+                self._full_draw()
 
     def _extend(self, losses: list[float]) -> None:
         beta, ema = self._beta, self._ema_state
@@ -144,21 +221,36 @@ class LossPlot(QWidget):
         return np.asarray(self._losses), np.asarray(self._ema), np.asarray(self._epoch_y)
 
     # -- live mode --------------------------------------------------------------------------
-    def start_live(self, planned_steps: int = 0, expected_loss: float | None = None) -> None:
+    def start_live(
+        self, planned_steps: int = 0, expected_loss: float | None = None, metric_epochs: int = 0, metric_k: int = 10
+    ) -> None:
         """Plan the axes for a run and redraw on the timer until ``stop_live``.
 
-        Call before the worker starts: the one full draw happens here, not during training.
+        ``metric_epochs`` > 0: the run validates; show the metrics axes planned for that many
+        epochs. Call before the worker starts: the one full draw happens here, not during training.
         """
         self._live = True
         self._planned_steps = planned_steps
-        for line in self.lines:
+        self.show_metrics(metric_epochs > 0, metric_k)
+        for line in self._animated():
             line.set_animated(True)
         self.ax.set_xlim(0, max(planned_steps, 1) * 1.02)
         self.ax.set_ylim(0, (expected_loss or 1.0) * HEADROOM)
         self._empty_text.set_visible(False)
-        self._background = None
+        if self._metrics_shown:
+            self.metric_ax.set_autoscale_on(False)
+            self.metric_ax.set_xlim(0.5, max(metric_epochs, 1) + 0.5)
+            self.metric_ax.set_ylim(0, METRIC_TOP)
+            self._metric_empty_text.set_visible(True)
+        self._background = self._metric_background = None
         self._dirty = False
+        self._metrics_dirty = False
         self.canvas.draw()  # synchronous, before the worker competes for the CPU
+        self.live_full_draws = 0
+        # an idle draw asked for earlier (a resize, a page switch) would repeat this one mid-run;
+        # matplotlib's Qt canvas skips its queued idle draw when this flag is down
+        if getattr(self.canvas, "_draw_pending", False):
+            self.canvas._draw_pending = False
         self._timer.start()
 
     def stop_live(self) -> None:
@@ -166,11 +258,17 @@ class LossPlot(QWidget):
         self._timer.stop()
         if self._live:
             self._live = False
-            for line in self.lines:
+            for line in self._animated():
                 line.set_animated(False)
-            self._background = None
+            self._background = self._metric_background = None
         self._dirty = True
         self.redraw()
+
+    def _animated(self) -> tuple:
+        return (*self.lines, *self._metric_artists())
+
+    def _metric_artists(self) -> tuple:
+        return (*self.metric_lines.values(), self._metric_empty_text)
 
     @property
     def live(self) -> bool:
@@ -188,24 +286,44 @@ class LossPlot(QWidget):
         self.step_line.set_data(x, np.asarray(self._losses)[::stride])
         self.ema_line.set_data(x, np.asarray(self._ema)[::stride])
         self.epoch_line.set_data(self._epoch_x, self._epoch_y)
+        for name, (xs, ys) in self._metrics.items():
+            self.metric_lines[name].set_data(xs, ys)
+        has_metrics = any(xs for xs, _ in self._metrics.values())
         if not self._live:
             self._empty_text.set_visible(n == 0)
             if n:
                 self.ax.set_autoscale_on(True)  # the live plan set fixed limits
                 self.ax.relim()
                 self.ax.autoscale_view()
+            if self._metrics_shown:
+                self._fit_metric_axes(has_metrics)
+            self._metrics_dirty = False
             self._full_draw()
             return
-        if n and self._outgrown():
+        if has_metrics and self._metric_empty_text.get_visible():
+            self._metric_empty_text.set_visible(False)  # animated: the next blit removes it
+        if self._outgrown(n):
             self._full_draw()
         elif self._background is not None:
             self._blit()
         else:
             self._full_draw()
 
-    def _outgrown(self) -> bool:
+    def _fit_metric_axes(self, has_metrics: bool) -> None:
+        """After a run: epochs 1..last on x, zero to a little above the best value on y."""
+        self._metric_empty_text.set_visible(not has_metrics)
+        if not has_metrics:
+            return
+        last = max(max(xs) for xs, _ in self._metrics.values() if xs)
+        peak = max(max(ys) for _, ys in self._metrics.values() if ys)
+        self.metric_ax.set_xlim(0.5, last + 0.5)
+        self.metric_ax.set_ylim(0, max(peak * 1.15, 1e-3))
+
+    def _outgrown(self, n: int) -> bool:
         """Grow the planned axes when the data left them; True when a full draw is needed."""
-        grown = False
+        grown = self._metrics_outgrown() if self._metrics_shown and self._metrics_dirty else False
+        if not n:
+            return grown
         top = self.ax.get_ylim()[1]
         peak = max(self._losses[-1], max(self._losses[-min(len(self._losses), 256):]))
         if not math.isfinite(peak):
@@ -218,8 +336,20 @@ class LossPlot(QWidget):
             grown = True
         return grown
 
+    def _metrics_outgrown(self) -> bool:
+        grown = False
+        values = [v for _, ys in self._metrics.values() for v in ys]
+        epochs = [e for xs, _ in self._metrics.values() for e in xs]
+        if values and max(values) > self.metric_ax.get_ylim()[1]:
+            self.metric_ax.set_ylim(0, min(max(values) * HEADROOM, 1.05))
+            grown = True
+        if epochs and max(epochs) + 0.5 > self.metric_ax.get_xlim()[1]:
+            self.metric_ax.set_xlim(0.5, max(epochs) * 1.25 + 0.5)
+            grown = True
+        return grown
+
     def _full_draw(self) -> None:
-        self._background = None
+        self._background = self._metric_background = None
         self.canvas.draw_idle()
 
     def _blit(self) -> None:
@@ -227,23 +357,46 @@ class LossPlot(QWidget):
         for line in self.lines:
             self.ax.draw_artist(line)
         self.canvas.blit(self.ax.bbox)
+        if self._metrics_shown and self._metrics_dirty and self._metric_background is not None:
+            self.canvas.restore_region(self._metric_background)
+            for artist in self._metric_artists():
+                self.metric_ax.draw_artist(artist)
+            self.canvas.blit(self.metric_ax.bbox)
+        self._metrics_dirty = False
         self.draw_count += 1
 
     def _on_draw(self, _event: object) -> None:
-        """After every full draw: cache the background and paint the animated lines on it."""
+        """After every full draw: cache the backgrounds and paint the animated lines on them."""
         self.draw_count += 1
         self.full_draws += 1
+        self._metrics_dirty = False  # a full draw shows every metric
         if self._live:
+            self.live_full_draws += 1
             self._background = self.canvas.copy_from_bbox(self.ax.bbox)
             for line in self.lines:
                 self.ax.draw_artist(line)
+            if self._metrics_shown:
+                self._metric_background = self.canvas.copy_from_bbox(self.metric_ax.bbox)
+                for artist in self._metric_artists():
+                    self.metric_ax.draw_artist(artist)
 
     def _on_resize(self, _event: object) -> None:
+        self._layout()
+
+    def _layout(self) -> None:
+        """Place the axes with fixed pixel margins (the metrics axes, when shown, on the right)."""
         width, height = self.canvas.get_width_height()
         if width < 50 or height < 50:
             return
         left, right, bottom, top = MARGINS_PX
-        self.figure.subplots_adjust(
-            left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
-        )
-        self._background = None
+        h = max(height - bottom - top, 1) / height
+        y0 = bottom / height
+        if self._metrics_shown:
+            metric_w = max(METRIC_MIN_PX, int(width * METRIC_SHARE))
+            metric_left = width - right - metric_w
+            loss_right = max(metric_left - METRIC_GAP_PX, left + 50)
+            self.ax.set_position((left / width, y0, (loss_right - left) / width, h))
+            self.metric_ax.set_position((metric_left / width, y0, metric_w / width, h))
+        else:
+            self.ax.set_position((left / width, y0, (width - left - right) / width, h))
+        self._background = self._metric_background = None

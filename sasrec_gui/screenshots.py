@@ -1,9 +1,10 @@
 """Drive the real app on the demo data and save a screenshot of every page.
 
-``python -m sasrec_gui.screenshots [--out docs]`` opens the embedded demo dataset, trains a
-small model, shows a user's recommendations and an item's neighbours, and saves
-``screenshot-{data,training,recommendations,similar}.png``. It uses throw-away settings and
-a temporary demo folder, never the user's own.
+``python -m sasrec_gui.screenshots [--out docs] [--only NAME,…]`` opens the embedded demo
+dataset, trains a small model, shows a user's recommendations and an item's neighbours, and
+saves ``screenshot-{data,training,recommendations,similar}.png`` plus the stakeholder views:
+``screenshot-{profile,why,item-card,side-by-side,attention,embedding,dark}.png``. It uses
+throw-away settings and a temporary demo folder, never the user's own.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 PAGES = ("data", "training", "recommendations", "similar")
+#: Every screenshot, in the order they are taken.
+SHOTS = (*PAGES, "profile", "why", "item-card", "side-by-side", "attention", "embedding", "dark")
 SCREENSHOT_CONFIG = {
     "n_factors": 64,
     "n_blocks": 2,
@@ -49,25 +52,40 @@ def settle(seconds: float = 0.4) -> None:
         time.sleep(0.01)
 
 
-def take_screenshots(out: Path, epochs: int = 3, size: tuple[int, int] = (1360, 860)) -> list[Path]:
-    """Run the workflow and save one PNG per page into ``out``; returns the paths."""
+def take_screenshots(
+    out: Path,
+    epochs: int = 3,
+    size: tuple[int, int] = (1360, 860),
+    only: Sequence[str] | None = None,
+    demo_sizes: dict[str, int] | None = None,
+) -> list[Path]:
+    """Run the workflow and save one PNG per shot into ``out`` (those in ``only``, default
+    all of ``SHOTS``); returns the paths. ``demo_sizes`` (n_users, n_items) shrink the demo."""
     from .__main__ import create_application
     from .app import MainWindow
     from .settings import Settings
 
     create_application()
     work = Path(tempfile.mkdtemp(prefix="sasrec-screenshots-"))
+    os.environ["SASREC_STUDIO_HOME"] = str(work / "studio")  # the run history is throw-away too
     window = MainWindow(Settings.from_file(work / "settings.ini"), interactive=False)
     window.controller.demo_dir = work / "demo"
+    window.controller.demo_sizes = dict(demo_sizes or {})
+    wanted = set(SHOTS if only is None else only)
     window.resize(*size)
     window.show()
     out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
 
-    def shot(page: str) -> None:
+    def shot(page: str, name: str | None = None) -> None:
+        name = name or page
+        if name not in wanted:
+            return
         window.show_page(page)
         settle()
-        path = out / f"screenshot-{page}.png"
+        wait_until(lambda: not window.runner.is_busy())
+        settle(0.2)
+        path = out / f"screenshot-{name}.png"
         if not window.grab().save(str(path)):
             raise OSError(f"could not save {path}")
         saved.append(path)
@@ -103,8 +121,64 @@ def take_screenshots(out: Path, epochs: int = 3, size: tuple[int, int] = (1360, 
     window.similar_page.search_edit.setText(window.state.catalog.describe(item).split(" (")[0].split()[0])
     settle(0.5)
     shot("similar")
+    _stakeholder_shots(window, user, shot)
     window.close()
     return saved
+
+
+def _stakeholder_shots(window, user: int, shot: Callable[..., None]) -> None:  # noqa: ANN001 - MainWindow
+    """Profile, why, item card, side by side, attention, item map and the dark theme."""
+    page = window.recommend_page
+    window.show_page("recommendations")
+    page.show_user(user)
+    page.body_splitter.setSizes([300, 420])
+    page.details.setCurrentWidget(page.profile)
+    shot("recommendations", "profile")
+
+    page.details.setCurrentWidget(page.why)
+    page.select_recommendation(0)
+    wait_until(lambda: page.why.explanation is not None and not window.runner.is_busy("why"))
+    shot("recommendations", "why")
+
+    # the card of a history item, given more room
+    page.details.setCurrentWidget(page.profile)
+    page.details_splitter.setSizes([440, 720])
+    page.body_splitter.setSizes([230, 490])
+    page.history_view.selectRow(0)
+    shot("recommendations", "item-card")
+    page.details_splitter.setSizes([330, 830])
+    page.body_splitter.setSizes([300, 420])
+    page.details.setCurrentWidget(page.why)
+
+    window.show_page("compare")
+    window.compare_page.show_user(user)
+    wait_until(lambda: window.compare_page.popular is not None)
+    window.compare_page.sasrec_view.selectRow(0)
+    shot("compare", "side-by-side")
+
+    window.show_page("attention")
+    window.attention_page.show_user(user)
+    shot("attention")
+
+    embedding = window.embedding_page
+    window.show_page("embedding")
+    wait_until(lambda: embedding.scatter is not None)
+    settle(0.6)
+    ax = embedding.axes
+    frame = embedding.frame
+    # hover over the item nearest the middle of the cloud so the caption shows a title
+    cx, cy = float(frame["x"].median()), float(frame["y"].median())
+    nearest = int(((frame["x"] - cx) ** 2 + (frame["y"] - cy) ** 2).to_numpy().argmin())
+    px, py = ax.transData.transform((frame["x"].iat[nearest], frame["y"].iat[nearest]))
+    embedding.hover_at(px, py)
+    shot("embedding")
+
+    window.view_modes.set_theme("dark")
+    window.show_page("recommendations")
+    page.details.setCurrentWidget(page.why)
+    settle(0.6)
+    shot("recommendations", "dark")
+    window.view_modes.set_theme("light")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -112,10 +186,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="docs", help="folder for the PNGs (default: docs)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--size", default="1360x860", help="window size WxH")
+    parser.add_argument("--only", default="", help=f"comma-separated shots to save (default all: {','.join(SHOTS)})")
+    parser.add_argument("--demo-users", type=int, default=0, help="smaller demo data for a quick look (default: the embedded size)")
+    parser.add_argument("--demo-items", type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     width, _, height = args.size.partition("x")
-    take_screenshots(Path(args.out), args.epochs, (int(width), int(height)))
+    only = [s.strip() for s in args.only.split(",") if s.strip()] or None
+    if only and not set(only) <= set(SHOTS):
+        parser.error(f"unknown shot(s): {', '.join(sorted(set(only) - set(SHOTS)))}")
+    sizes = {k: v for k, v in (("n_users", args.demo_users), ("n_items", args.demo_items)) if v}
+    take_screenshots(Path(args.out), args.epochs, (int(width), int(height)), only, sizes)
     return 0
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
 from core.config import SASRecConfig
-from core.train import EpochReport, FitResult, StepReport, fit
+from core.train import EpochReport, FitResult, StepReport, TrainingHistory, fit
 
-from .workers import QUEUED, TrainingOutcome, TrainWorker
+from .workers import QUEUED, Holdout, TrainingOutcome, TrainWorker
 
 
 @dataclass
@@ -61,6 +61,10 @@ class TrainingSession(QObject):
 
     ``ended(kind, payload)``: kind is "finished" / "cancelled" (payload: TrainingOutcome)
     or "failed" (payload: the exception).
+
+    ``history`` collects what the worker reported (per-step losses, per-epoch losses and
+    metrics), so a run that failed half-way still has a record; ``steps_per_epoch`` and
+    ``seconds`` (the run's duration, set when it ends) go with it.
     """
 
     started = Signal()
@@ -74,6 +78,10 @@ class TrainingSession(QObject):
         self.worker: TrainWorker | None = None
         self.config: SASRecConfig | None = None
         self.last_progress: Progress | None = None
+        self.holdout: Holdout | None = None
+        self.history = TrainingHistory()
+        self.steps_per_epoch = 0
+        self.seconds = 0.0
         self.started_at = 0.0
         self.stop_requested_at: float | None = None
 
@@ -84,14 +92,21 @@ class TrainingSession(QObject):
     def elapsed(self) -> float:
         return time.perf_counter() - self.started_at if self.running else 0.0
 
-    def start(self, interactions: pd.DataFrame, config: SASRecConfig, filter_config: dict | None = None) -> None:
+    def start(
+        self, interactions: pd.DataFrame, config: SASRecConfig, filter_config: dict | None = None, holdout: Holdout | None = None
+    ) -> None:
+        """Train on ``interactions``; with ``holdout`` the worker splits them and validates per epoch."""
         if self.worker is not None:
             raise RuntimeError("a training run is already in progress")
         self.config = config
+        self.holdout = holdout
+        self.history = TrainingHistory()
+        self.steps_per_epoch = 0
+        self.seconds = 0.0
         self.last_progress = None
         self.stop_requested_at = None
         self.started_at = time.perf_counter()
-        worker = TrainWorker(interactions, config, filter_config, fit_fn=self.fit_fn)
+        worker = TrainWorker(interactions, config, filter_config, fit_fn=self.fit_fn, holdout=holdout)
         worker.signals.progress.connect(self._on_progress, QUEUED)
         worker.signals.epoch_done.connect(self._on_epoch, QUEUED)
         worker.signals.finished.connect(self._on_finished, QUEUED)
@@ -124,10 +139,15 @@ class TrainingSession(QObject):
             report.epoch, report.epochs, report.step, report.steps_per_epoch, report.elapsed,
             report.sequences_per_sec, self.config.batch_size,
         )
+        self.steps_per_epoch = report.steps_per_epoch
+        self.history.step_losses.extend(report.losses)
         self.progress.emit(report)
 
     def _on_epoch(self, report: EpochReport) -> None:
         if self.worker is not None:
+            self.history.epoch_losses.append(report.mean_loss)
+            self.history.epoch_seconds.append(report.seconds)
+            self.history.epoch_metrics.append(dict(report.metrics))
             self.epoch_done.emit(report)
 
     def _on_finished(self, outcome: TrainingOutcome) -> None:
@@ -140,6 +160,8 @@ class TrainingSession(QObject):
         self._end("failed", exc)
 
     def _end(self, kind: str, payload: object) -> None:
+        if self.worker is not None:
+            self.seconds = time.perf_counter() - self.started_at
         worker, self.worker = self.worker, None
         if worker is not None:
             worker.wait()  # run() has returned or is returning: at most a moment

@@ -3,8 +3,9 @@
 GUI tests run headless (QT_QPA_PLATFORM=offscreen unless the caller chose a platform, e.g.
 ``QT_QPA_PLATFORM=xcb pytest`` for a headed run), and never touch the real user's
 settings or data folders: XDG config/data homes point at a throw-away folder before Qt
-is imported, and every test window gets its own INI settings file. Qt itself is only
-imported by the GUI fixtures, so core tests stay Qt-free.
+is imported (so does the run history's $SASREC_STUDIO_HOME), and every test window gets
+its own INI settings file. Qt itself is only imported by the GUI fixtures, so core tests
+stay Qt-free.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _QT_HOME = tempfile.mkdtemp(prefix="sasrec-gui-tests-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_QT_HOME, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_QT_HOME, "data")
+os.environ["SASREC_STUDIO_HOME"] = os.path.join(_QT_HOME, "studio")  # the run history (core.runs), never the user's
 atexit.register(shutil.rmtree, _QT_HOME, ignore_errors=True)
 
 import pytest  # noqa: E402

@@ -1,9 +1,13 @@
-"""Recommendations page: find a user by id (or at random), see their history beside the top-k."""
+"""Recommendations page: find a user by id (or at random), see their history beside the top-k.
+
+Under the two tables: the card of the selected item, the user's profile (demographics and
+genre mix of history vs. recommendations) and why the selected recommendation was made.
+"""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QModelIndex, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QCompleter,
@@ -14,6 +18,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -21,7 +26,10 @@ from PySide6.QtWidgets import (
 from core.errors import RecommendError
 
 from ..frame_model import FrameModel
+from ..item_card import ItemCard
+from ..profile_panel import ProfilePanel
 from ..state import AppState
+from ..why_panel import WhyPanel
 from ..widgets import MessageLine, Placeholder, make_table, page_header
 from .columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
 
@@ -36,12 +44,17 @@ MAX_COMPLETIONS = 15
 
 
 class RecommendPage(QWidget):
-    """User lookup plus history and top-k tables; double-click an item to see similar ones."""
+    """User lookup plus history and top-k tables; double-click an item to see similar ones.
+
+    * ``item_activated(item_id)``: open the similar items of an item.
+    * ``user_shown(user_id)``: a user's recommendations are shown (other pages follow).
+    """
 
     item_activated = Signal(int)
     recommendations_changed = Signal()
+    user_shown = Signal(int)
 
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, runner=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - TaskRunner
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
@@ -98,7 +111,25 @@ class RecommendPage(QWidget):
         self.splitter.addWidget(self.history_box)
         self.splitter.addWidget(self.recs_box)
         self.splitter.setSizes([600, 600])
-        tip = QLabel("Double-click a title to see similar items.")
+
+        self.card = ItemCard(state)
+        self.card_box = QGroupBox("Item")
+        QVBoxLayout(self.card_box).addWidget(self.card)
+        self.profile = ProfilePanel(state)
+        self.why = WhyPanel(state, runner)
+        self.details = QTabWidget()
+        self.details.addTab(self.profile, "User profile")
+        self.details.addTab(self.why, "Why this recommendation")
+        self.details_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.details_splitter.addWidget(self.card_box)
+        self.details_splitter.addWidget(self.details)
+        self.details_splitter.setSizes([330, 870])
+        self.details_splitter.setStretchFactor(1, 1)
+        self.body_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.body_splitter.addWidget(self.splitter)
+        self.body_splitter.addWidget(self.details_splitter)
+        self.body_splitter.setSizes([330, 370])
+        tip = QLabel("Click an item for its card; click a recommendation to see why. Double-click a title to see similar items.")
         tip.setObjectName("muted")
 
         content = QWidget()
@@ -107,7 +138,7 @@ class RecommendPage(QWidget):
         content_layout.addLayout(bar)
         content_layout.addWidget(self.hint)
         content_layout.addWidget(self.message)
-        content_layout.addWidget(self.splitter, 1)
+        content_layout.addWidget(self.body_splitter, 1)
         content_layout.addWidget(tip)
         self.placeholder = Placeholder(content, NO_MODEL_TEXT)
 
@@ -129,6 +160,10 @@ class RecommendPage(QWidget):
         self.filter_viewed.toggled.connect(self._refresh)
         self.history_view.doubleClicked.connect(lambda index: self._activate(self.history_model, index))
         self.recs_view.doubleClicked.connect(lambda index: self._activate(self.recs_model, index))
+        self.history_view.selectionModel().selectionChanged.connect(self._history_selected)
+        self.recs_view.selectionModel().selectionChanged.connect(self._recommendation_selected)
+        self.why.item_selected.connect(self.card.show_item)
+        self.card.similar_requested.connect(self.item_activated)
         state.model_changed.connect(self._model_changed)
         self._model_changed()
 
@@ -200,6 +235,9 @@ class RecommendPage(QWidget):
             self.recs_model.clear()
             self.recs_box.setTitle("Recommendations")
             self.message.show_message(str(exc), error=True)
+            self.card.show_item(None)
+            self.profile.clear()
+            self.why.clear()
             self.recommendations_changed.emit()
             return False
         self._recommendations = catalog.titled(recs)
@@ -209,7 +247,11 @@ class RecommendPage(QWidget):
         seen = ", items already seen hidden" if filter_viewed else ""
         unknown = f" ({len(history) - known} of them with items the model does not know)" if known < len(history) else ""
         self.message.show_message(f"User {user_id}: {len(history):,} interaction(s) after filtering{unknown}; top {k}{seen}.")
+        self.profile.show_profile(user_id, history, list(recs["item_id"]))
+        if len(recs):
+            self.recs_view.selectRow(0)  # card and "why" of the top recommendation
         self.recommendations_changed.emit()
+        self.user_shown.emit(self.current_user)
         return True
 
     def recommendations(self) -> pd.DataFrame | None:
@@ -223,6 +265,25 @@ class RecommendPage(QWidget):
     def _activate(self, model: FrameModel, index: QModelIndex) -> None:
         if index.isValid():
             self.item_activated.emit(int(model.value(index.row(), "item_id")))
+
+    def _history_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if rows:
+            self.card.show_item(int(self.history_model.value(rows[0].row(), "item_id")))
+
+    def _recommendation_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if not rows or self.current_user is None:
+            return
+        row = rows[0].row()
+        item = int(self.recs_model.value(row, "item_id"))
+        self.card.show_item(item)
+        self.why.explain(self.current_user, item, float(self.recs_model.value(row, "score")))
+
+    def select_recommendation(self, row: int) -> int:
+        """Select the recommendation in ``row`` (card and "why" follow); returns its item id."""
+        self.recs_view.selectRow(row)
+        return int(self.recs_model.value(row, "item_id"))
 
     def _model_changed(self) -> None:
         state = self.state
@@ -247,4 +308,7 @@ class RecommendPage(QWidget):
             self.history_model.clear()
             self.recs_model.clear()
             self.message.show_message("")
+            self.card.show_item(None)
+            self.profile.clear()
+            self.why.clear()
             self.recommendations_changed.emit()

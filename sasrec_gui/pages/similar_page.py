@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from core.errors import RecommendError
 
 from ..frame_model import FrameModel
+from ..item_card import ItemCard
 from ..state import AppState
 from ..widgets import MessageLine, Placeholder, make_table, page_header
 from .columns import MATCH_COLUMNS, SIMILAR_COLUMNS, configure_item_table
@@ -73,11 +74,15 @@ class SimilarPage(QWidget):
         similar_layout.addWidget(self.target_label)
         similar_layout.addWidget(self.message)
         similar_layout.addWidget(self.similar_view, 1)
+        self.card = ItemCard(state, similar_button=False)
+        self.card_box = QGroupBox("Item")
+        QVBoxLayout(self.card_box).addWidget(self.card)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.matches_box)
         self.splitter.addWidget(self.similar_box)
-        self.splitter.setSizes([420, 780])
-        tip = QLabel("Click an item to see its neighbours; double-click a neighbour to follow it.")
+        self.splitter.addWidget(self.card_box)
+        self.splitter.setSizes([340, 540, 300])
+        tip = QLabel("Click an item to see its neighbours and its card; double-click a neighbour to follow it.")
         tip.setObjectName("muted")
 
         content = QWidget()
@@ -101,6 +106,7 @@ class SimilarPage(QWidget):
         self.matches_view.clicked.connect(lambda index: self._activate(self.matches_model, index))
         self.matches_view.activated.connect(lambda index: self._activate(self.matches_model, index))
         self.similar_view.doubleClicked.connect(lambda index: self._activate(self.similar_model, index))
+        self.similar_view.selectionModel().selectionChanged.connect(self._neighbour_selected)
         self.k_spin.valueChanged.connect(self._refresh)
         self.back_button.clicked.connect(self.go_back)
         state.model_changed.connect(self._model_changed)
@@ -148,6 +154,7 @@ class SimilarPage(QWidget):
             self._back.append(self.current_item)
         self.back_button.setEnabled(bool(self._back))
         self.current_item = item_id
+        self.card.show_item(item_id)
         self.target_label.setText(f"Similar to: {self.state.catalog.describe(item_id)}  [item {item_id}]")
         try:
             similar = recommender.similar([item_id], k=self.k_spin.value())
@@ -160,6 +167,11 @@ class SimilarPage(QWidget):
         self._select_match(item_id)
         self.item_shown.emit(item_id)
         return True
+
+    def _neighbour_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        rows = selected.indexes()
+        if rows:
+            self.card.show_item(int(self.similar_model.value(rows[0].row(), "item_id")))
 
     def go_back(self) -> None:
         if self._back:
@@ -179,6 +191,7 @@ class SimilarPage(QWidget):
             self.placeholder.show_placeholder(NO_MODEL_TEXT)
             self.current_item = None
             self.similar_model.clear()
+            self.card.show_item(None)
         else:
             self.placeholder.show_content()
             self.subtitle.setText(

@@ -1,8 +1,11 @@
-"""Training page: hyperparameters, Train/Stop, live loss plot, progress, elapsed/ETA/throughput."""
+"""Training page: hyperparameters, validation, Train/Stop, live loss and metrics plot, progress,
+elapsed/ETA/throughput, the hold-out evaluation table; every run is recorded in the run history."""
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -13,8 +16,10 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -26,19 +31,28 @@ from PySide6.QtWidgets import (
 
 from dataclasses import fields
 
+import pandas as pd
+
 import core.config as core_config
 from core.config import LOSSES, SASRecConfig
+from core.runs import RunRecord
 from core.train import EpochReport, StepReport, TrainedModel, available_devices
 
+from .. import __version__
 from ..form import FloatEdit, ValidatedForm
+from ..frame_model import Column, FrameModel, fixed
 from ..loss_plot import LossPlot
+from ..run_history import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, PendingRun, RecordResult, RunHistory, final_metrics
 from ..state import AppState
 from ..summary import DataSummary
 from ..training import TrainingSession, format_seconds
-from ..widgets import MessageLine, page_header
-from ..workers import TrainingOutcome
+from ..widgets import MessageLine, make_table, page_header
+from ..workers import Holdout, TaskRunner, TrainingOutcome
 
 UI_REFRESH_MS = 250
+#: Recording and evaluating a finished run start this long after it ended, so that the plot's
+#: final full draw (queued when the run ends) does not compete with them for the GIL.
+AFTER_RUN_DELAY_MS = 10
 
 
 _CONFIG_FIELDS = [f.name for f in fields(SASRecConfig)]
@@ -177,8 +191,77 @@ class HyperparameterForm(ValidatedForm):
         self.widgets["gbce_t"].setEnabled(loss == "gbce")
 
 
+HOLDOUT_CHOICES = (("Off", "none"), ("Leave last out", "last"), ("Last N days", "time"))
+#: Metric columns of the hold-out evaluation table, in this order (``@k`` appended).
+EVALUATION_METRICS = ("HR", "NDCG", "Recall", "MAP", "MRR", "Coverage", "MeanPop")
+
+
+class ValidationForm(ValidatedForm):
+    """Optional validation during training: a hold-out split, how often to validate, and k."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        v = "Validation"
+        holdout = QComboBox()
+        for label, value in HOLDOUT_CHOICES:
+            holdout.addItem(label, value)
+        self.add_field(v, "holdout", "Hold-out", holdout,
+                       "Hold out each user's last interaction or the last days, train on the rest and validate on them.")
+        days = _spin(1, 3650)
+        days.setSuffix(" days")
+        self.add_field(v, "test_days", "Test days", days,
+                       "Length of the test period at the end of the data for the last-N-days hold-out.")
+        every = _spin(1, 10_000)
+        self.add_field(v, "validate_every", "Validate every", every,
+                       "Compute HR@k and NDCG@k on the hold-out after every this many epochs (and after the last one).")
+        self.add_field(v, "k", "k", _spin(1, 1000),
+                       "Length of the recommendation lists the metrics are computed on.")
+        self.set_values({"holdout": "none", "test_days": 7, "validate_every": 1, "k": 10})
+        self.changed.connect(self._update_enabled)
+        self._update_enabled()
+
+    def holdout(self) -> Holdout | None:
+        """The chosen hold-out, or None when validation is off."""
+        values = self.values()
+        if values["holdout"] not in ("last", "time"):
+            return None
+        return Holdout(values["holdout"], int(values["test_days"]), int(values["validate_every"]), int(values["k"]))
+
+    def set_holdout(self, holdout: Holdout | None) -> None:
+        """Show ``holdout`` (None: validation off; the other fields keep their values)."""
+        if holdout is None:
+            values: dict = {"holdout": "none"}
+        else:
+            values = {"holdout": holdout.scheme, "test_days": holdout.test_days, "validate_every": holdout.every, "k": holdout.k}
+        self.set_values(values)
+
+    def _update_enabled(self) -> None:
+        scheme = self.widgets["holdout"].currentData()  # type: ignore[attr-defined]
+        self.widgets["test_days"].setEnabled(scheme == "time")
+        self.widgets["validate_every"].setEnabled(scheme != "none")
+        self.widgets["k"].setEnabled(scheme != "none")
+
+
+@dataclass
+class RunContext:
+    """What a run was started with, kept until it is recorded."""
+
+    config: SASRecConfig
+    interactions: pd.DataFrame
+    filter_config: dict
+    source: str
+    source_format: str
+    holdout: Holdout | None
+
+
 class TrainPage(QWidget):
-    """Set hyperparameters and train in a worker thread while the loss curve updates live."""
+    """Set hyperparameters and train in a worker thread while the loss curve updates live.
+
+    Every run that ends with a model (finished or stopped), and every failed one, is
+    recorded in the run history (``run_history``), its model saved as a checkpoint. A run
+    with a hold-out plots HR@k / NDCG@k per validated epoch and ends with a table of
+    SASRec against the popularity baseline on the hold-out.
+    """
 
     error = Signal(object, str)
     message = Signal(str)
@@ -191,12 +274,21 @@ class TrainPage(QWidget):
         session: TrainingSession | None = None,
         filters_reason: Callable[[], str] | None = None,
         parent: QWidget | None = None,
+        run_history: RunHistory | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
         self.filters_reason = filters_reason or (lambda: "")
         self.session = session or TrainingSession(self)
+        self.run_history = run_history or RunHistory(self)
+        self.tasks = TaskRunner(self)  # the hold-out evaluation after a run
+        self._run: RunContext | None = None
+        self._closing = False  # after shutdown no new threads start: a late run is recorded in place
+        self._after_run: list[Callable[[], None]] = []  # see AFTER_RUN_DELAY_MS
+        self._end_text = ""
+        self._evaluation_id = 0
+        self.evaluation: pd.DataFrame | None = None  # the latest hold-out evaluation table
 
         header, self.subtitle = page_header("Training", "Open data first; the model trains on the filtered interactions.")
         self.form = HyperparameterForm()
@@ -218,6 +310,8 @@ class TrainPage(QWidget):
         form_layout.setContentsMargins(0, 0, 6, 0)
         form_layout.addWidget(self.form)
         form_layout.addWidget(self.defaults_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.validation = ValidationForm()
+        form_layout.addWidget(self.validation)
         form_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -257,11 +351,28 @@ class TrainPage(QWidget):
         self.loss_plot = LossPlot()
         self.model_label = MessageLine()
         self.model_label.setText("No model yet.")
+        self.eval_box = QGroupBox("Hold-out evaluation")
+        self.eval_box.setToolTip("The final model and the popularity baseline, scored on the held-out interactions.")
+        self.eval_message = QLabel()
+        self.eval_message.setObjectName("muted")
+        self.eval_message.setWordWrap(True)
+        self.eval_model = FrameModel()
+        self.eval_view = make_table(self.eval_model)
+        self.eval_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.eval_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.eval_view.horizontalHeader().setStretchLastSection(False)  # with Stretch, it would take more than its share
+        self.eval_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._fit_eval_height()
+        eval_layout = QVBoxLayout(self.eval_box)
+        eval_layout.addWidget(self.eval_message)
+        eval_layout.addWidget(self.eval_view)
+        self.eval_box.hide()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(6, 0, 0, 0)
         right_layout.addWidget(stats_box)
         right_layout.addWidget(self.loss_plot, 1)
+        right_layout.addWidget(self.eval_box)
         right_layout.addWidget(self.model_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -285,6 +396,7 @@ class TrainPage(QWidget):
         self.session.progress.connect(self._on_progress)
         self.session.epoch_done.connect(self._on_epoch)
         self.session.ended.connect(self._on_ended)
+        self.run_history.recorded.connect(self._on_recorded)
         state.data_changed.connect(self._update_enabled)
         state.filter_changed.connect(self._update_enabled)
         state.model_changed.connect(self._show_model_info)
@@ -319,6 +431,7 @@ class TrainPage(QWidget):
         self.train_button.setEnabled(not self.session.running and not reason)
         self.stop_button.setEnabled(self.session.running)
         self.form.setEnabled(not self.session.running)
+        self.validation.setEnabled(not self.session.running)
         self.defaults_button.setEnabled(not self.session.running)
         self.reason.setText(reason)
         filtered = self.state.filtered
@@ -338,18 +451,29 @@ class TrainPage(QWidget):
             return False
         config = self.form.config()
         filtered = self.state.filtered
+        holdout = self.validation.holdout()
         self.hyperparameters_used.emit(config.to_dict())
         self.loss_plot.reset(draw=False)
-        self.loss_plot.start_live(planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary))
+        self.loss_plot.start_live(
+            planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary),
+            metric_epochs=config.epochs if holdout else 0, metric_k=holdout.k if holdout else 10,
+        )
         self.progress.setValue(0)
-        self.progress.setFormat("Preparing sequences …")
+        self.progress.setFormat("Preparing the hold-out and sequences …" if holdout else "Preparing sequences …")
         for label in self.stats.values():
             label.setText("–")
-        self.session.start(filtered.result.interactions, config, filtered.config.to_dict())
+        self._hide_evaluation()
+        loaded = self.state.loaded
+        self._run = RunContext(
+            config, filtered.result.interactions, filtered.config.to_dict(),
+            loaded.folder if loaded else "", loaded.data.format if loaded else "", holdout,
+        )
+        self.session.start(filtered.result.interactions, config, filtered.config.to_dict(), holdout)
         self._ui_timer.start()
         self._update_enabled()
         self.running_changed.emit(True)
-        self.message.emit(f"Training on {filtered.summary.n_interactions:,} interactions ({config.epochs} epochs) …")
+        validated = f", validating on {holdout.describe()}" if holdout else ""
+        self.message.emit(f"Training on {filtered.summary.n_interactions:,} interactions ({config.epochs} epochs{validated}) …")
         return True
 
     def stop_training(self) -> None:
@@ -361,16 +485,23 @@ class TrainPage(QWidget):
 
     def shutdown(self) -> bool:
         """Stop the run and wait for its thread (window closing)."""
+        self._closing = True
         self._ui_timer.stop()
         self.loss_plot.stop_live()
-        return self.session.shutdown()
+        stopped = self.session.shutdown()
+        self._run_after_run()  # a run that just ended is recorded now (in place), not evaluated
+        self.tasks.wait_all()
+        self.run_history.wait()
+        return stopped
 
     def _on_progress(self, report: StepReport) -> None:
         self.loss_plot.add_steps(report)
 
     def _on_epoch(self, report: EpochReport) -> None:
         self.loss_plot.add_epoch(report)
-        self.stats["Last epoch loss"].setText(f"{report.mean_loss:.4f} (epoch {report.epoch})")
+        text = f"{report.mean_loss:.4f} (epoch {report.epoch})"
+        ndcg = next((f"{k} {v:.4f}" for k, v in report.metrics.items() if k.startswith("NDCG@")), "")
+        self.stats["Last epoch loss"].setText(f"{text} · {ndcg}" if ndcg else text)
 
     def _refresh_stats(self) -> None:
         """Timer-driven: progress bar and figures from the latest report, never per signal."""
@@ -390,10 +521,12 @@ class TrainPage(QWidget):
 
     def _on_ended(self, kind: str, payload: object) -> None:
         self._ui_timer.stop()
-        self.loss_plot.stop_live()
+        evaluation = self._show_evaluation(payload) if kind != "failed" else None  # before the plot's final draw:
+        self.loss_plot.stop_live()  # the box's resize and the draw become one redraw
         if kind == "failed":
             self.progress.setFormat("Failed")
-            self.message.emit("Training failed.")
+            self._end_text = "Training failed."
+            self.message.emit(self._end_text)
             self.error.emit(payload, "Training stopped with an error. Your data and any previous model are still usable.")
         else:
             outcome: TrainingOutcome = payload  # type: ignore[assignment]
@@ -411,11 +544,137 @@ class TrainPage(QWidget):
                 text = f"Training stopped before the first epoch ended: this run has no model.{kept}"
             if model is not None:
                 self.state.set_model(model, outcome.histories, origin="trained")
+            if evaluation is not None:
+                self._later(lambda: self._evaluate(outcome, evaluation))
             self.model_label.show_message(text + " " + self._model_text(), error=False)
             self.stats["Elapsed"].setText(format_seconds(outcome.result.seconds))
+            self._end_text = text
             self.message.emit(text)
+        self._record(kind, payload)
         self._update_enabled()
         self.running_changed.emit(False)
+
+    # -- run history ------------------------------------------------------------------------
+    def _record(self, kind: str, payload: object) -> None:
+        """Hand the run to the run history (saved and written in a worker thread)."""
+        run, self._run = self._run, None
+        if run is None:
+            return
+        if kind == "failed":
+            model, history, seconds, device = None, self.session.history, self.session.seconds, run.config.device
+        else:
+            outcome: TrainingOutcome = payload  # type: ignore[assignment]
+            model = outcome.result.model
+            if model is None:
+                return  # stopped before the first epoch ended: there is nothing to keep
+            history, seconds, device = model.history, outcome.result.seconds, model.device
+        stored = history.to_dict()
+        stored[STEPS_PER_EPOCH_KEY] = int(self.session.steps_per_epoch)
+        if run.holdout is not None:
+            stored[VALIDATION_KEY] = run.holdout.to_dict()
+        record = RunRecord(
+            config=run.config.to_dict(), filter_config=dict(run.filter_config), data_fingerprint="",
+            data_source=run.source, history=stored, metrics=final_metrics(history.epoch_metrics),
+            device=str(device), seconds=float(seconds), status=kind,
+        )
+        extra = {
+            "app": f"SASRec Studio {__version__}", "source": run.source, "source_format": run.source_format,
+            "holdout": run.holdout.to_dict() if run.holdout else {},
+        }
+        pending = PendingRun(record, run.interactions, model, extra)
+        self._later(lambda: self.run_history.record(pending, blocking=self._closing))
+
+    def _later(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after the plot's final draw (at once while closing)."""
+        self._after_run.append(job)
+        if self._closing:
+            self._run_after_run()
+        elif len(self._after_run) == 1:
+            QTimer.singleShot(AFTER_RUN_DELAY_MS, self._run_after_run)
+
+    def _run_after_run(self) -> None:
+        jobs, self._after_run = self._after_run, []
+        for job in jobs:
+            job()
+
+    def _on_recorded(self, result: RecordResult) -> None:
+        if result.run_id is not None:
+            text = f"Recorded as run {result.run_id}."
+            if result.checkpoint_error:
+                text += f" Its model could not be saved: {result.checkpoint_error}"
+            self.message.emit(f"{self._end_text} {text}".strip())
+            return
+        text = (
+            f"This run could not be written to the run history. {result.store_error} "
+            "The run is kept and is written as soon as the run history can be used again."
+        )
+        self.message.emit(text)
+        if getattr(self.window(), "interactive", True) and not self._closing:
+            QMessageBox.warning(self, "Run history unavailable", text)
+        else:
+            print(f"Run history unavailable: {text}", file=sys.stderr)
+
+    # -- hold-out evaluation ----------------------------------------------------------------
+    def _show_evaluation(self, outcome: TrainingOutcome) -> int | None:
+        """Show the (empty) evaluation box of a run with a hold-out and a model; returns its id."""
+        if outcome.result.model is None or outcome.split is None or outcome.holdout is None or self._closing:
+            return None
+        holdout = outcome.holdout
+        self._evaluation_id += 1
+        self.eval_box.setTitle(f"Hold-out evaluation ({holdout.describe()}, metrics @{holdout.k}) — scoring …")
+        self.eval_message.setText(
+            f"{len(outcome.split.test):,} held-out interactions; Popular recommends the most watched items each user "
+            "has not seen. MeanPop: mean training popularity of the recommended items."
+        )
+        self.eval_model.set_frame(pd.DataFrame())
+        self.eval_box.show()
+        return self._evaluation_id
+
+    def _evaluate(self, outcome: TrainingOutcome, current: int) -> None:
+        """SASRec against the popularity baseline on the run's hold-out (in a worker)."""
+        from core.evaluate_model import evaluate_split
+
+        model, split, holdout = outcome.result.model, outcome.split, outcome.holdout
+        if model is None or split is None or holdout is None or self._closing or current != self._evaluation_id:
+            return
+        device = str(next(model.module.parameters()).device)
+        self.tasks.submit(
+            "evaluate",
+            lambda: evaluate_split(model, split, (holdout.k,), device=device),
+            lambda table: self._evaluated(current, table, holdout),
+            lambda exc: self._evaluation_failed(current, exc),
+        )
+
+    def _evaluated(self, current: int, table: pd.DataFrame, holdout: Holdout) -> None:
+        if current != self._evaluation_id:
+            return  # a newer run replaced it
+        k = holdout.k
+        self.evaluation = table
+        self.eval_box.setTitle(f"Hold-out evaluation ({holdout.describe()}, metrics @{k})")
+        columns = [Column("model", "Model")]
+        for name in EVALUATION_METRICS:
+            key = f"{name}@{k}"
+            if key in table.columns:  # the box title says @k: short headers fit without scrolling
+                columns.append(Column(key, name, fixed(1 if name == "MeanPop" else 4), numeric=True))
+        self.eval_model = FrameModel(table.reset_index(), columns)
+        self.eval_view.setModel(self.eval_model)
+        self._fit_eval_height()
+
+    def _fit_eval_height(self) -> None:
+        """Exactly the header and two rows (SASRec, Popular)."""
+        view = self.eval_view
+        header = max(view.horizontalHeader().sizeHint().height(), 24)
+        view.setFixedHeight(header + 2 * view.verticalHeader().defaultSectionSize() + 2 * view.frameWidth() + 2)
+
+    def _evaluation_failed(self, current: int, exc: BaseException) -> None:
+        if current == self._evaluation_id:
+            self.eval_box.setTitle("Hold-out evaluation")
+            self.eval_message.setText(f"The hold-out evaluation failed: {type(exc).__name__}: {exc}")
+
+    def _hide_evaluation(self) -> None:
+        self._evaluation_id += 1
+        self.evaluation = None
+        self.eval_box.hide()
 
     # -- model info -------------------------------------------------------------------------
     def _model_text(self) -> str:
@@ -434,6 +693,7 @@ class TrainPage(QWidget):
     def show_checkpoint(self, model: TrainedModel) -> None:
         """Restore a checkpoint's hyperparameters into the form and its loss curve into the plot."""
         self.form.set_config(model.config.to_dict())
+        self._hide_evaluation()
         self.loss_plot.set_history(model.history)
         self.progress.setValue(1000)
         self.progress.setFormat(f"Checkpoint: {model.epochs_done} epoch(s)")

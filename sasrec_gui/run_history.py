@@ -1,0 +1,400 @@
+"""The run history as the interface uses it: record runs, read and delete them, off the UI thread.
+
+Storage is core's ``RunStore`` (SQLite at ``default_db_path()``). Each run's model is saved
+automatically next to the database, in ``<db folder>/checkpoints/run-<timestamp>.pt``, with
+the data source and the hold-out in the checkpoint's ``extra``, so a run's model can be
+opened later. A corrupt or locked database never loses a run: core keeps it pending and
+writes it with the next successful write (or when the Runs page next reads the history).
+
+Every slow step (fingerprinting the data, saving the checkpoint, SQLite, parsing histories)
+runs in a ``TaskRunner`` thread; results come back as signals of ``RunHistory``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QObject, Signal
+
+from core.checkpoint import save_checkpoint
+from core.config import SASRecConfig
+from core.errors import SasrecError
+from core.filters import FilterConfig
+from core.runs import RunRecord, RunStore, RunStoreError, data_fingerprint
+from core.train import TrainedModel
+
+from .workers import Holdout, TaskRunner
+
+CHECKPOINT_FOLDER = "checkpoints"
+#: Points per smoothed loss curve kept for the comparison plot (the full history stays in the database).
+CURVE_POINTS = 1500
+#: History keys the interface adds beside core's TrainingHistory fields.
+VALIDATION_KEY = "validation"
+STEPS_PER_EPOCH_KEY = "steps_per_epoch"
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass
+class PendingRun:
+    """What the UI thread hands over when a run ends; ``record_run`` completes it in a worker."""
+
+    record: RunRecord
+    interactions: pd.DataFrame | None = None  # fingerprinted in the worker
+    model: TrainedModel | None = None  # saved as the run's checkpoint
+    checkpoint_extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RecordResult:
+    """How recording went: ``run_id`` is None when the database could not be written."""
+
+    record: RunRecord
+    run_id: int | None
+    checkpoint_error: str = ""
+    store_error: str = ""
+    db_path: str = ""
+
+
+def checkpoint_folder(store: RunStore) -> Path:
+    return store.path.parent / CHECKPOINT_FOLDER
+
+
+def new_checkpoint_path(folder: Path, now: float | None = None) -> Path:
+    """``folder/run-YYYYmmdd-HHMMSS-mmm.pt``, never an existing file."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int((now % 1) * 1000):03d}"
+    path = folder / f"run-{stamp}.pt"
+    n = 2
+    while path.exists():
+        path = folder / f"run-{stamp}-{n}.pt"
+        n += 1
+    return path
+
+
+def record_run(pending: PendingRun, store: RunStore) -> RecordResult:
+    """Fingerprint the data, save the checkpoint, add the run to ``store`` (worker thread)."""
+    record = pending.record
+    if pending.interactions is not None:
+        record.data_fingerprint = data_fingerprint(pending.interactions)
+    checkpoint_error = ""
+    if pending.model is not None:
+        try:
+            folder = checkpoint_folder(store)
+            folder.mkdir(parents=True, exist_ok=True)
+            record.checkpoint_path = str(save_checkpoint(pending.model, new_checkpoint_path(folder), pending.checkpoint_extra))
+        except (OSError, SasrecError) as exc:
+            checkpoint_error = str(exc)
+    try:
+        run_id = store.add(record)
+    except RunStoreError as exc:  # core kept the run pending
+        return RecordResult(record, None, checkpoint_error, str(exc), str(store.path))
+    except OSError as exc:  # not even the pending file could be written
+        message = f"Cannot write the run history beside '{store.path}': {exc.strerror or exc}"
+        return RecordResult(record, None, checkpoint_error, message, str(store.path))
+    return RecordResult(record, run_id, checkpoint_error, "", str(store.path))
+
+
+def final_metrics(epoch_metrics: list[dict]) -> dict[str, float]:
+    """The last validation metrics of a run ({} when it never validated)."""
+    return dict(next((m for m in reversed(epoch_metrics) if m), {}))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RunView:
+    """One stored run as the Runs page needs it: the record without its (long) per-step
+    losses, plus a smoothed, thinned loss curve against epochs."""
+
+    record: RunRecord
+    curve_x: np.ndarray
+    curve_y: np.ndarray
+
+    @property
+    def run_id(self) -> int:
+        return int(self.record.run_id or 0)
+
+    @property
+    def holdout(self) -> Holdout | None:
+        return Holdout.from_dict(self.record.history.get(VALIDATION_KEY))
+
+    @property
+    def epoch_metrics(self) -> list[dict]:
+        return list(self.record.history.get("epoch_metrics") or [])
+
+    @property
+    def label(self) -> str:
+        return f"Run {self.run_id}"
+
+
+@dataclass
+class RunsSnapshot:
+    """The whole history at one moment: the table and each run by id."""
+
+    table: pd.DataFrame
+    runs: dict[int, RunView]
+    db_path: str
+    flushed: int = 0  # pending runs written while reading
+
+
+def smoothed_curve(step_losses: list[float], steps_per_epoch: int, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Bias-corrected EMA of the per-step losses (the live plot's smoothing), x in epochs."""
+    y = np.asarray(step_losses, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    window = min(max(n / 40.0, 3.0), 200.0)
+    beta = 1.0 - 1.0 / window
+    ema = np.empty(n)
+    state = 0.0
+    for i, value in enumerate(y):  # a simple loop: ~10^5 steps at most, in a worker
+        state = beta * state + (1.0 - beta) * value
+        ema[i] = state
+    ema /= 1.0 - beta ** np.arange(1, n + 1)
+    x = np.arange(1, n + 1, dtype=np.float64) / max(steps_per_epoch, 1)
+    stride = max(1, math.ceil(n / points))
+    keep = np.r_[np.arange(0, n, stride), n - 1] if (n - 1) % stride else np.arange(0, n, stride)
+    return x[keep], ema[keep].astype(np.float32)
+
+
+def steps_per_epoch_of(history: dict) -> int:
+    """Recorded steps per epoch, or an estimate from the history's lengths (runs from the CLI)."""
+    value = history.get(STEPS_PER_EPOCH_KEY)
+    if isinstance(value, int) and value > 0:
+        return value
+    epochs = len(history.get("epoch_losses") or [])
+    return max(1, round(len(history.get("step_losses") or []) / max(epochs, 1)))
+
+
+def run_view(record: RunRecord) -> RunView:
+    history = dict(record.history)
+    steps = history.pop("step_losses", None) or []
+    x, y = smoothed_curve(steps, steps_per_epoch_of({**history, "step_losses": steps}))
+    history["n_steps"] = len(steps)
+    return RunView(replace(record, history=history), x, y)
+
+
+def source_name(source: str) -> str:
+    return Path(source).name or source if source else ""
+
+
+def runs_table(views: list[RunView]) -> pd.DataFrame:
+    """One row per run: key settings, outcome and final metrics (like ``RunStore.table``)."""
+    rows = []
+    for view in views:
+        r, c = view.record, view.record.config
+        holdout = view.holdout
+        epoch_losses = r.history.get("epoch_losses") or []
+        row: dict[str, Any] = {
+            "id": r.run_id,
+            "when": pd.Timestamp.fromtimestamp(r.created_at).floor("s"),
+            "status": r.status,
+            "data": source_name(r.data_source),
+            "holdout": holdout.describe() if holdout else "none",
+            "epochs": len(epoch_losses),
+            "n_factors": c.get("n_factors"),
+            "n_blocks": c.get("n_blocks"),
+            "n_heads": c.get("n_heads"),
+            "maxlen": c.get("session_maxlen"),
+            "dropout": c.get("dropout_rate"),
+            "lr": c.get("lr"),
+            "batch": c.get("batch_size"),
+            "loss": c.get("loss"),
+            "final_loss": epoch_losses[-1] if epoch_losses else float("nan"),
+        }
+        row.update({k: float(v) for k, v in r.metrics.items() if isinstance(v, (int, float))})
+        row.update({"device": r.device, "seconds": float(r.seconds)})
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    metric_cols = [c for c in table.columns if "@" in str(c)]
+    order = {"HR": 0, "NDCG": 1}
+    metric_cols.sort(key=lambda c: (order.get(c.split("@")[0], 2), c))
+    base = [c for c in table.columns if c not in metric_cols and c not in ("device", "seconds")]
+    return table[base + metric_cols + ["device", "seconds"]]
+
+
+def load_runs(store: RunStore) -> RunsSnapshot:
+    """Write any pending runs, then read every run (worker thread)."""
+    flushed = 0
+    try:
+        flushed = store.flush_pending()
+    except RunStoreError:
+        pass  # reading below raises the same problem with its message
+    views = [run_view(r) for r in store.runs()]
+    return RunsSnapshot(runs_table(views), {v.run_id: v for v in views}, str(store.path), flushed)
+
+
+def delete_runs(store: RunStore, run_ids: list[int], checkpoints: list[str]) -> list[int]:
+    """Delete runs and those of their checkpoints that live in the history's own folder."""
+    store.delete(run_ids)
+    folder = checkpoint_folder(store).resolve()
+    for path in checkpoints:
+        p = Path(path)
+        try:
+            if p.is_file() and p.resolve().parent == folder:
+                p.unlink()
+        except OSError:
+            pass  # a checkpoint that cannot be removed is left behind, the run is gone
+    return run_ids
+
+
+# --------------------------------------------------------------------------- comparison
+
+HOLDOUT_FIELDS = ("holdout", "validate_every", "k")
+SOURCE_FIELDS = ("data", "fingerprint")
+RESULT_FIELDS = ("status", "epochs_done", "final_loss", "seconds", "device")
+
+
+def _config_fields() -> list[str]:
+    return list(SASRecConfig().to_dict())
+
+
+def _filter_fields() -> list[str]:
+    return list(FilterConfig().to_dict())
+
+
+def setting_values(view: RunView) -> dict[str, Any]:
+    """Every setting of a run that can differ between runs: hyperparameters, filters,
+    hold-out and data (keys are the config/filter field names)."""
+    r = view.record
+    values: dict[str, Any] = {}
+    config_defaults = SASRecConfig().to_dict()
+    for name in _config_fields():
+        values[name] = r.config.get(name, config_defaults[name])
+    for name in r.config:
+        values.setdefault(name, r.config[name])
+    filter_defaults = FilterConfig().to_dict()
+    for name in _filter_fields():
+        values[name] = r.filter_config.get(name, filter_defaults[name])
+    holdout = view.holdout
+    values["holdout"] = holdout.describe() if holdout else "none"
+    values["validate_every"] = holdout.every if holdout else None
+    values["k"] = holdout.k if holdout else None
+    values["data"] = r.data_source
+    values["fingerprint"] = r.data_fingerprint
+    return values
+
+
+def result_values(view: RunView) -> dict[str, Any]:
+    r = view.record
+    epoch_losses = r.history.get("epoch_losses") or []
+    values: dict[str, Any] = {
+        "status": r.status,
+        "epochs_done": len(epoch_losses),
+        "final_loss": epoch_losses[-1] if epoch_losses else None,
+    }
+    values.update({k: v for k, v in sorted(r.metrics.items())})
+    values.update({"seconds": round(float(r.seconds), 1), "device": r.device})
+    return values
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+    return a == b
+
+
+def differing_fields(views: list[RunView]) -> set[str]:
+    """Settings whose values are not the same in every run of ``views``."""
+    if len(views) < 2:
+        return set()
+    values = [setting_values(v) for v in views]
+    names = set().union(*values)
+    return {n for n in names if any(not _same(values[0].get(n), v.get(n)) for v in values[1:])}
+
+
+# --------------------------------------------------------------------------- the QObject
+
+
+class RunHistory(QObject):
+    """Records, reads and deletes runs in background threads.
+
+    * ``recorded(RecordResult)``: a run was handled (``run_id`` None: kept pending, see
+      ``store_error``).
+    * ``changed()``: the stored runs changed (recorded or deleted): views reload.
+    * ``loaded(RunsSnapshot)`` / ``load_failed(message)``.
+    * ``deleted(run_ids)`` / ``delete_failed(message)``.
+    """
+
+    recorded = Signal(object)
+    changed = Signal()
+    loaded = Signal(object)
+    load_failed = Signal(str)
+    deleted = Signal(list)
+    delete_failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, store_factory: Callable[[], RunStore] = RunStore.default) -> None:
+        super().__init__(parent)
+        self.store_factory = store_factory  # resolved per operation: follows $SASREC_STUDIO_HOME
+        self.runner = TaskRunner(self)
+        self._records = 0
+
+    def store(self) -> RunStore:
+        return self.store_factory()
+
+    def record(self, pending: PendingRun, blocking: bool = False) -> None:
+        """Record a run (its own thread: a slow write never delays or drops another run).
+
+        ``blocking``: record it right here (the window is closing and waits for no more threads).
+        """
+        self._records += 1
+        store = self.store()
+        if blocking:
+            try:
+                result = record_run(pending, store)
+            except Exception as exc:  # noqa: BLE001 - reported like a failed write
+                self._record_crashed(pending, store)(exc)
+            else:
+                self._recorded(result)
+            return
+        self.runner.submit(f"record-{self._records}", lambda: record_run(pending, store), self._recorded, self._record_crashed(pending, store))
+
+    def _recorded(self, result: RecordResult) -> None:
+        self.recorded.emit(result)
+        if result.run_id is not None:
+            self.changed.emit()
+
+    def _record_crashed(self, pending: PendingRun, store: RunStore) -> Callable[[BaseException], None]:
+        def report(exc: BaseException) -> None:
+            message = f"Recording the run failed unexpectedly: {type(exc).__name__}: {exc}"
+            self.recorded.emit(RecordResult(pending.record, None, "", message, str(store.path)))
+
+        return report
+
+    def load(self) -> None:
+        """Read the history (the latest request wins)."""
+        store = self.store()
+        self.runner.submit("load", lambda: load_runs(store), self.loaded.emit, lambda exc: self.load_failed.emit(_message(exc)))
+
+    def delete(self, run_ids: list[int], checkpoints: list[str]) -> None:
+        store = self.store()
+        ids, paths = list(run_ids), list(checkpoints)
+
+        def done(deleted: list[int]) -> None:
+            self.deleted.emit(deleted)
+            self.changed.emit()
+
+        self.runner.submit(f"delete-{ids}", lambda: delete_runs(store, ids, paths), done, lambda exc: self.delete_failed.emit(_message(exc)))
+
+    def is_busy(self) -> bool:
+        return self.runner.is_busy()
+
+    def wait(self, timeout_ms: int = 30_000) -> None:
+        self.runner.wait_all(timeout_ms)
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, SasrecError) else f"{type(exc).__name__}: {exc}"

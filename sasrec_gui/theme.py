@@ -1,0 +1,253 @@
+"""Light and dark themes, presentation mode and full screen (View menu).
+
+A theme is a style sheet (``resources/style.qss`` or ``resources/style-dark.qss``), a Qt
+palette for the widgets the style sheet leaves to the Fusion style (spin boxes, combo
+boxes, menus), and matplotlib colours. Switching restyles the figures already on screen
+(backgrounds, spines, ticks, labels, legends) and sets ``matplotlib.rcParams`` so charts
+drawn later match. Presentation mode scales every point size of the style sheet and
+matplotlib's base font size. The chosen theme is kept in the settings (``view/theme``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+from matplotlib.colors import same_color
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+THEME_KEY = "view/theme"
+PRESENTATION_SCALE = 1.3
+SIDEBAR_WIDTH = 190
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Colours of one theme (hex strings) and its style sheet file."""
+
+    name: str
+    qss_file: str
+    text: str
+    muted: str
+    figure: str
+    axes: str
+    edge: str
+    grid: str
+    accent: str
+    secondary: str
+    masked: str  # cells a heatmap leaves out (causal mask)
+
+
+LIGHT = Theme("light", "style.qss", text="#1f2933", muted="#52606d", figure="#ffffff", axes="#ffffff",
+              edge="#52606d", grid="#b0b8c1", accent="#2f6fde", secondary="#e8590c", masked="#eef2f7")
+DARK = Theme("dark", "style-dark.qss", text="#e4e7eb", muted="#9aa5b1", figure="#1b232c", axes="#1b232c",
+             edge="#9aa5b1", grid="#3e4c59", accent="#5b8def", secondary="#ff8c42", masked="#26313c")
+THEMES = {"light": LIGHT, "dark": DARK}
+
+_RC_KEYS = (
+    "figure.facecolor", "figure.edgecolor", "axes.facecolor", "axes.edgecolor", "axes.labelcolor",
+    "text.color", "xtick.color", "ytick.color", "grid.color", "legend.edgecolor", "font.size",
+)
+_RC_DEFAULTS = {key: mpl.rcParams[key] for key in _RC_KEYS}
+_state = {"theme": LIGHT, "scale": 1.0, "palette": False}
+
+
+def current() -> Theme:
+    """The theme in use."""
+    return _state["theme"]  # type: ignore[return-value]
+
+
+def font_scale() -> float:
+    """1.0, or ``PRESENTATION_SCALE`` in presentation mode."""
+    return float(_state["scale"])  # type: ignore[arg-type]
+
+
+def scale_points(qss: str, factor: float) -> str:
+    """``qss`` with every ``<n>pt`` font size multiplied by ``factor`` (one decimal)."""
+    if abs(factor - 1.0) < 1e-9:
+        return qss
+    return re.sub(r"(\d+(?:\.\d+)?)pt\b", lambda m: f"{float(m.group(1)) * factor:.1f}pt".replace(".0pt", "pt"), qss)
+
+
+def style_sheet(name: str = "light", scale: float = 1.0) -> str:
+    """The style sheet of theme ``name`` (font sizes scaled by ``scale``); '' when missing."""
+    try:
+        from importlib.resources import files
+
+        text = (files("resources") / THEMES[name].qss_file).read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, OSError):
+        return ""
+    return scale_points(text, scale)
+
+
+def dark_palette() -> QPalette:
+    """A dark palette for what the style sheet does not cover (Fusion's own widgets)."""
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#11171d", QPalette.ColorRole.WindowText: "#e4e7eb",
+        QPalette.ColorRole.Base: "#1b232c", QPalette.ColorRole.AlternateBase: "#1f2933",
+        QPalette.ColorRole.Text: "#e4e7eb", QPalette.ColorRole.Button: "#26313c",
+        QPalette.ColorRole.ButtonText: "#e4e7eb", QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Highlight: "#2f6fde", QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#323f4b", QPalette.ColorRole.ToolTipText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: "#7b8794", QPalette.ColorRole.Link: "#7aa7ff",
+        QPalette.ColorRole.Light: "#3e4c59", QPalette.ColorRole.Midlight: "#323f4b",
+        QPalette.ColorRole.Mid: "#26313c", QPalette.ColorRole.Dark: "#0d1217", QPalette.ColorRole.Shadow: "#000000",
+    }
+    for role, color in roles.items():
+        p.setColor(role, QColor(color))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, QColor("#616e7c"))
+    return p
+
+
+def _rc_values(theme: Theme, scale: float) -> dict:
+    if theme is LIGHT:
+        values = dict(_RC_DEFAULTS)
+    else:
+        values = {
+            "figure.facecolor": theme.figure, "figure.edgecolor": theme.figure, "axes.facecolor": theme.axes,
+            "axes.edgecolor": theme.edge, "axes.labelcolor": theme.text, "text.color": theme.text,
+            "xtick.color": theme.text, "ytick.color": theme.text, "grid.color": theme.grid,
+            "legend.edgecolor": theme.grid, "font.size": _RC_DEFAULTS["font.size"],
+        }
+    values["font.size"] = float(_RC_DEFAULTS["font.size"]) * scale
+    return values
+
+
+def restyle_figure(figure: Figure, old: Theme, new: Theme) -> None:
+    """Recolour an existing figure from ``old`` to ``new`` (text in the old default colour
+    follows; text drawn in its own colour keeps it)."""
+    old_rc, new_rc = _rc_values(old, 1.0), _rc_values(new, 1.0)
+    figure.set_facecolor(new_rc["figure.facecolor"])
+    for ax in figure.axes:
+        ax.set_facecolor(new_rc["axes.facecolor"])
+        for spine in ax.spines.values():
+            spine.set_edgecolor(new_rc["axes.edgecolor"])
+        ax.tick_params(which="both", colors=new_rc["xtick.color"])
+        for line in (*ax.xaxis.get_gridlines(), *ax.yaxis.get_gridlines()):
+            line.set_color(new_rc["grid.color"])
+        legend = ax.get_legend()
+        if legend is not None:
+            legend.get_frame().set_facecolor(new_rc["axes.facecolor"])
+            legend.get_frame().set_edgecolor(new_rc["legend.edgecolor"])
+    for text in figure.findobj(Text):
+        if same_color(text.get_color(), old_rc["text.color"]) or same_color(text.get_color(), old.text):
+            text.set_color(new_rc["text.color"])
+
+
+def _canvases() -> list[QWidget]:
+    from matplotlib.backends.backend_qt import FigureCanvasQT
+
+    return [w for w in QApplication.allWidgets() if isinstance(w, FigureCanvasQT)]
+
+
+def apply_theme(name: str, presentation: bool = False) -> None:
+    """Use theme ``name`` ('light' or 'dark') everywhere; ``presentation`` scales fonts."""
+    app = QApplication.instance()
+    theme = THEMES.get(name, LIGHT)
+    scale = PRESENTATION_SCALE if presentation else 1.0
+    old, old_scale = current(), font_scale()
+    _state.update(theme=theme, scale=scale)
+    mpl.rcParams.update(_rc_values(theme, scale))
+    if app is None:
+        return
+    if theme is DARK:  # the palette first: setting the style sheet re-polishes every widget with it
+        app.setPalette(dark_palette())
+        _state["palette"] = True
+    elif _state["palette"]:
+        app.setPalette(app.style().standardPalette())
+        _state["palette"] = False
+    qss = style_sheet(theme.name, scale)
+    if qss and app.styleSheet() != qss:
+        app.setStyleSheet(qss)
+    if old is theme and old_scale == scale:
+        return
+    for canvas in _canvases():
+        if old is not theme:
+            restyle_figure(canvas.figure, old, theme)
+        owner = canvas.parentWidget()
+        if owner is not None and hasattr(owner, "theme_changed"):
+            owner.theme_changed()
+        canvas.draw_idle()
+
+
+class ViewModes(QObject):
+    """The View menu's theme, presentation and full-screen toggles for ``window``."""
+
+    changed = Signal()
+
+    def __init__(self, window: QWidget, settings: Settings) -> None:
+        super().__init__(window)
+        self.window = window
+        self.settings = settings
+        self._was_maximized = False
+        self.dark_action = self._toggle("&Dark theme", "Ctrl+Shift+D", "Switch between the light and the dark theme",
+                                        lambda on: self.set_theme("dark" if on else "light"))
+        self.presentation_action = self._toggle("&Presentation mode", "Ctrl+Shift+P",
+                                                "Larger fonts and full screen, for showing the app to an audience",
+                                                self.set_presentation)
+        self.full_screen_action = self._toggle("&Full screen", "F11", "Toggle full screen", self.set_full_screen)
+        saved = str(settings.store.value(THEME_KEY, "light") or "light")
+        self.theme = saved if saved in THEMES else "light"
+        self.presentation = False
+        self.dark_action.setChecked(self.theme == "dark")
+        self._apply()
+
+    def _toggle(self, text: str, shortcut: str, tip: str, slot) -> QAction:  # noqa: ANN001
+        action = QAction(text, self.window)
+        action.setCheckable(True)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.toggled.connect(slot)
+        return action
+
+    def actions(self) -> list[QAction]:
+        return [self.dark_action, self.presentation_action, self.full_screen_action]
+
+    def set_theme(self, name: str) -> None:
+        """Switch to theme ``name`` and remember it in the settings."""
+        name = name if name in THEMES else "light"
+        self.settings.store.setValue(THEME_KEY, name)
+        if name == self.theme:
+            return
+        self.theme = name
+        self.dark_action.setChecked(name == "dark")
+        self._apply()
+
+    def set_presentation(self, on: bool) -> None:
+        """Larger fonts and full screen (on), back to normal (off)."""
+        on = bool(on)
+        if on == self.presentation:
+            return
+        self.presentation = on
+        self.presentation_action.setChecked(on)
+        self._apply()
+        self.set_full_screen(on)
+
+    def set_full_screen(self, on: bool) -> None:
+        on = bool(on)
+        self.full_screen_action.setChecked(on)
+        if on and not self.window.isFullScreen():
+            self._was_maximized = self.window.isMaximized()
+            self.window.showFullScreen()
+        elif not on and self.window.isFullScreen():
+            self.window.showMaximized() if self._was_maximized else self.window.showNormal()
+
+    def _apply(self) -> None:
+        apply_theme(self.theme, self.presentation)
+        sidebar = getattr(self.window, "sidebar", None)
+        if sidebar is not None:  # room for the larger sidebar titles
+            width = int(SIDEBAR_WIDTH * (PRESENTATION_SCALE if self.presentation else 1.0))
+            sidebar.setFixedWidth(width)
+            if sidebar.parentWidget() is not None:
+                sidebar.parentWidget().setFixedWidth(width)
+        self.changed.emit()
