@@ -3,3 +3,8 @@
 APP_NAME = "SASRec Studio"
 ORG_NAME = "SASRecStudio"
 __version__ = "0.1.0"
+
+#: The window's pages, in sidebar order, and their titles.
+PAGES = ("data", "training", "recommendations", "similar", "runs", "compare", "attention", "embedding")
+PAGE_TITLES = {"data": "Data", "training": "Training", "recommendations": "Recommendations", "similar": "Similar items",
+               "runs": "Runs", "compare": "SASRec vs popular", "attention": "Attention", "embedding": "Item map"}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from . import APP_NAME, ORG_NAME, __version__
+from . import APP_NAME, ORG_NAME, PAGES, __version__
 
 if TYPE_CHECKING:
     from .app import MainWindow
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--demo", action="store_true", help="open the embedded demo dataset at start")
     source.add_argument("--data", metavar="DIR", help="open this KION or MovieLens folder at start")
     parser.add_argument("--checkpoint", metavar="FILE", help="open this model checkpoint at start")
-    parser.add_argument("--page", choices=["data", "training", "recommendations", "similar"], help="page to show first")
+    parser.add_argument("--page", choices=PAGES, help="page to show first")
     parser.add_argument(
         "--screenshot", metavar="PNG",
         help="save a PNG of the main window once its data is loaded, then exit (status 0; 1 when loading failed)",

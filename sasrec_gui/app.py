@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.train import FitResult, TrainedModel, fit
 
-from . import APP_NAME, __version__
+from . import APP_NAME, PAGE_TITLES, PAGES, __version__
 from .controller import Controller
 from .dialogs import show_error
 from .chart_export import install_png_export
@@ -42,10 +42,6 @@ from .theme import ViewModes
 from .training import TrainingSession
 from .workers import TaskRunner
 
-PAGES = ("data", "training", "recommendations", "similar", "runs", "compare", "attention", "embedding")
-PAGE_TITLES = {"data": "Data", "training": "Training", "recommendations": "Recommendations", "similar": "Similar items",
-               "runs": "Runs",
-               "compare": "SASRec vs popular", "attention": "Attention", "embedding": "Item map"}
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 CHECKPOINT_FILTER = "SASRec Studio checkpoints (*.pt *.pth *.ckpt);;All files (*)"
 

@@ -15,6 +15,7 @@ from core.errors import (
     SasrecError,
     TrainingError,
 )
+from core.runs import RunStoreError
 
 _TITLES: list[tuple[type[BaseException], str]] = [
     (OutOfMemoryError, "Out of memory"),
@@ -23,6 +24,7 @@ _TITLES: list[tuple[type[BaseException], str]] = [
     (ConfigError, "Invalid settings"),
     (CheckpointError, "Checkpoint problem"),
     (RecommendError, "Cannot recommend"),
+    (RunStoreError, "Run history unavailable"),
     (MemoryError, "Out of memory"),
 ]
 

@@ -3,7 +3,7 @@
 ``python -m sasrec_gui.screenshots [--out docs] [--only NAME,…]`` opens the embedded demo
 dataset, trains a small model, shows a user's recommendations and an item's neighbours, and
 saves ``screenshot-{data,training,recommendations,similar}.png`` plus the stakeholder views:
-``screenshot-{profile,why,item-card,side-by-side,attention,embedding,dark}.png``. It uses
+``screenshot-{profile,why,item-card,side-by-side,attention,embedding,dark,runs}.png``. It uses
 throw-away settings and a temporary demo folder, never the user's own.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 PAGES = ("data", "training", "recommendations", "similar")
 #: Every screenshot, in the order they are taken.
-SHOTS = (*PAGES, "profile", "why", "item-card", "side-by-side", "attention", "embedding", "dark")
+SHOTS = (*PAGES, "profile", "why", "item-card", "side-by-side", "attention", "embedding", "dark", "runs")
 SCREENSHOT_CONFIG = {
     "n_factors": 64,
     "n_blocks": 2,
@@ -122,6 +122,8 @@ def take_screenshots(
     settle(0.5)
     shot("similar")
     _stakeholder_shots(window, user, shot)
+    if "runs" in wanted:
+        _runs_shot(window, epochs, shot)
     window.close()
     return saved
 
@@ -179,6 +181,26 @@ def _stakeholder_shots(window, user: int, shot: Callable[..., None]) -> None:  #
     settle(0.6)
     shot("recommendations", "dark")
     window.view_modes.set_theme("light")
+
+
+def _runs_shot(window, epochs: int, shot: Callable[..., None]) -> None:  # noqa: ANN001 - MainWindow
+    """Train a second, validated run with other settings and compare both on the Runs page."""
+    page = window.train_page
+    window.show_page("training")
+    page.form.set_config({**SCREENSHOT_CONFIG, "epochs": epochs + 1, "n_factors": 32, "lr": 0.004})
+    page.validation.set_values({"holdout": "last", "validate_every": 1, "k": 10})
+    ended: list[str] = []
+    page.session.ended.connect(lambda kind, _payload: ended.append(kind))
+    if not page.start_training():
+        raise RuntimeError(page.blocking_reason())
+    wait_until(lambda: bool(ended), timeout=1800)
+    wait_until(lambda: not page.run_history.is_busy() and not page.tasks.is_busy())
+    runs = window.runs_page
+    window.show_page("runs")
+    wait_until(lambda: runs.table_model.rowCount() >= 2 and not runs.history.is_busy())
+    runs.select_runs([runs.table_model.run_id(r) for r in range(runs.table_model.rowCount())][:2])
+    settle(0.8)
+    shot("runs")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
