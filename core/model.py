@@ -47,6 +47,29 @@ class CausalSelfAttention(nn.Module):
         )
         return self.out_proj(out.transpose(1, 2).reshape(b, l, d))
 
+    def forward_at(self, query: torch.Tensor, kv: torch.Tensor, positions: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+        """``forward`` for packed rows: ``query``/``kv`` hold only the non-PAD ``positions`` of a
+        (batch, length) layout. PAD rows enter as zero vectors, so their keys and values are the
+        in-projection biases; their queries' outputs are never used. Attention (and its dropout)
+        still runs on the padded layout, so the result equals ``forward`` at ``positions``."""
+        d = query.shape[-1]
+        w_q, w_kv = self.in_proj_weight.split([d, 2 * d])
+        b_q, b_kv = self.in_proj_bias.split([d, 2 * d])
+        q_real = F.linear(query, w_q, b_q)
+        kv_real = F.linear(kv, w_kv, b_kv)
+        q = q_real.new_zeros(batch * length, d).index_copy(0, positions, q_real)
+        kv_all = b_kv.to(kv_real.dtype).expand(batch * length, 2 * d).index_copy(0, positions, kv_real)
+        k, v = kv_all.chunk(2, dim=-1)
+        h = self.n_heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(batch, length, h, d // h).transpose(1, 2)
+
+        out = F.scaled_dot_product_attention(
+            split(q), split(k), split(v), is_causal=True, dropout_p=self.dropout_rate if self.training else 0.0
+        )
+        return self.out_proj(out.transpose(1, 2).reshape(batch * length, d).index_select(0, positions))
+
     def attention_weights(self, query: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
         """Softmax attention probabilities, (batch, heads, L, L), causal, without dropout."""
         q, k, _ = self._heads(query, kv)
@@ -83,6 +106,13 @@ class SASRecBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q = self.q_layer_norm(x)
         x = q + self.multi_head_attn(q, x)
+        f = self.ff_layer_norm(x)
+        return f + self.dropout(self.feed_forward(f))
+
+    def forward_at(self, x: torch.Tensor, positions: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+        """``forward`` on the packed non-PAD rows ``x`` of a (batch, length) layout."""
+        q = self.q_layer_norm(x)
+        x = q + self.multi_head_attn.forward_at(q, x, positions, batch, length)
         f = self.ff_layer_norm(x)
         return f + self.dropout(self.feed_forward(f))
 
@@ -124,6 +154,20 @@ class SASRec(nn.Module):
         for block in self.blocks:
             seqs = block(seqs * mask)
         return self.last_layernorm(seqs * mask)
+
+    def hidden_at(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Hidden states at the flat ``positions`` of ``x``, which must be exactly its non-PAD
+        positions: equals ``forward(x).reshape(-1, d)[positions]``, but the per-position layers
+        (embeddings, LayerNorms, projections, feed-forward, dropout) skip PAD positions.
+        In training these are the target positions, known before the step (no host sync)."""
+        batch, length = x.shape
+        h = self.item_emb(x.reshape(-1).index_select(0, positions))
+        if self.pos_emb is not None:
+            h = h + self.pos_emb.weight[:length].flip(0).index_select(0, positions % length)
+        h = self.emb_dropout(h)
+        for block in self.blocks:
+            h = block.forward_at(h, positions, batch, length)
+        return self.last_layernorm(h)
 
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:

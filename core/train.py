@@ -198,9 +198,8 @@ def sequence_loss(
     of targets (RecTools' normalisation); bce / gbce: sampled negatives, mean over the
     positive and its negatives, weighted, divided by the number of targets.
     """
-    hidden = model(x)
-    d = hidden.shape[-1]
-    h = hidden.reshape(-1, d).index_select(0, target_pos)
+    # With left padding, an input position is non-PAD exactly where its shifted target is.
+    h = model.hidden_at(x, target_pos)
     targets = y.reshape(-1).index_select(0, target_pos)
     weights = w.reshape(-1).index_select(0, target_pos)
     emb = model.output_embeddings()

@@ -161,3 +161,20 @@ def test_attention_maps_are_causal_distributions():
     assert len(maps) == 2 and maps[0].shape == (1, 2, 4, 4)
     assert torch.allclose(maps[0].sum(-1), torch.ones(1, 2, 4))
     assert torch.all(maps[1][0, :, 0, 1:] == 0)
+
+
+@pytest.mark.parametrize("n_heads", [1, 2])
+def test_packed_hidden_states_equal_the_padded_forward(n_heads):
+    torch.manual_seed(3)
+    model = SASRec(20, SASRecConfig(n_factors=16, n_blocks=2, n_heads=n_heads, session_maxlen=6))
+    model.xavier_init()
+    with torch.no_grad():
+        for block in model.blocks:
+            block.multi_head_attn.in_proj_bias.normal_()
+    model.eval()
+    x = torch.tensor([[0, 0, 3, 5, 7, 9], [1, 2, 3, 4, 5, 6], [0, 0, 0, 0, 0, 11]])
+    positions = torch.nonzero(x.reshape(-1)).squeeze(1)
+    with torch.no_grad():
+        full = model(x).reshape(-1, 16)[positions]
+        packed = model.hidden_at(x, positions)
+    assert torch.allclose(full, packed, atol=1e-5)
