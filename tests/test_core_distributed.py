@@ -43,7 +43,12 @@ def test_two_process_training_matches_one_process(demo, tmp_path, monkeypatch):
     filtered = apply_filters(data.interactions, FilterConfig(min_item_freq=5)).interactions
     config = SASRecConfig(epochs=2, n_factors=16, n_blocks=1, session_maxlen=8, batch_size=64, dropout_rate=0.0, device="cpu", seed=5)
     single = fit(filtered, config).model
+    d = config.n_factors
     for (name, a), (_, b) in zip(ddp_model.module.state_dict().items(), single.module.state_dict().items()):
+        if name.endswith("in_proj_bias"):
+            # The key bias adds q.b_k to every score of a query, which softmax ignores: its exact
+            # gradient is 0, so it holds only rounding noise that Adam scales up to lr-sized steps.
+            a, b = torch.cat((a[:d], a[2 * d :])), torch.cat((b[:d], b[2 * d :]))
         assert torch.allclose(a, b, atol=1e-4), name
     recs = recommender_for(ddp_model, data.interactions).recommend([int(filtered.user_id.iloc[0])], k=5)
     assert len(recs) == 5
