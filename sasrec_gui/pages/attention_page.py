@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.errors import RecommendError
@@ -26,6 +25,7 @@ from ..explanations import truncate
 from ..state import AppState
 from ..user_picker import UserPicker
 from ..widgets import MessageLine, Placeholder, page_header
+from .follow import FollowsUser
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to see its attention."
 MEAN_HEADS = "Mean over heads"
@@ -33,7 +33,7 @@ TITLE_CHARS = 28
 MAX_LABELS = 40
 
 
-class AttentionPage(QWidget):
+class AttentionPage(FollowsUser, QWidget):
     """Block and head pickers over the attention maps of the chosen user's session."""
 
     def __init__(self, state: AppState, follow=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - RecommendPage
@@ -128,21 +128,6 @@ class AttentionPage(QWidget):
         self.chart.invalidate()
 
     # -- showing ----------------------------------------------------------------------------
-    def follow_user(self, user_id: int) -> None:
-        """The recommendations page showed ``user_id``: follow it (now if visible, else when shown)."""
-        if user_id == self.current_user:
-            return
-        if self.isVisible():
-            self.show_user(user_id)
-        else:
-            self._pending_user = int(user_id)
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._pending_user is not None:
-            user, self._pending_user = self._pending_user, None
-            self.show_user(user)
-
     def show_user(self, user_id: int) -> bool:
         """Show ``user_id``'s attention maps; False (with a message) when it cannot."""
         recommender = self.state.recommender

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QShowEvent
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -31,6 +31,7 @@ from ..state import AppState
 from ..user_picker import UserPicker
 from ..widgets import MessageLine, Placeholder, make_table, page_header
 from .columns import GENRES, RANK, TITLE, YEAR, configure_item_table
+from .follow import FollowsUser
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to compare it with the popularity baseline."
 VIEWERS = Column("viewers", "Viewers", lambda v: "" if pd.isna(v) else f"{int(v):,}", numeric=True)
@@ -62,7 +63,7 @@ def popular_for_user(recommender, cache, user_id: int, k: int, filter_viewed: bo
     return popular_recommendations(train, [user_id], k, filter_viewed=filter_viewed), cache
 
 
-class ComparePage(QWidget):
+class ComparePage(FollowsUser, QWidget):
     """Two ranked lists for the same user; items in both are marked. ``item_activated``: double-click."""
 
     item_activated = Signal(int)
@@ -140,21 +141,6 @@ class ComparePage(QWidget):
             follow.user_shown.connect(self.follow_user)
         state.model_changed.connect(self._model_changed)
         self._model_changed()
-
-    # -- following --------------------------------------------------------------------------
-    def follow_user(self, user_id: int) -> None:
-        if user_id == self.current_user:
-            return
-        if self.isVisible():
-            self.show_user(user_id)
-        else:
-            self._pending_user = int(user_id)
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._pending_user is not None:
-            user, self._pending_user = self._pending_user, None
-            self.show_user(user)
 
     # -- showing ----------------------------------------------------------------------------
     @property

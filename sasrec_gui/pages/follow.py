@@ -1,0 +1,27 @@
+"""Pages that follow the user shown on the Recommendations page, lazily."""
+from __future__ import annotations
+
+from PySide6.QtGui import QShowEvent
+
+
+class FollowsUser:
+    """Mixin for a QWidget page with ``show_user(user_id)``, ``current_user`` and
+    ``_pending_user``: a followed user is shown now if the page is visible, else when it is."""
+
+    current_user: int | None
+    _pending_user: int | None
+
+    def follow_user(self, user_id: int) -> None:
+        """The recommendations page showed ``user_id``: follow it (now if visible, else when shown)."""
+        if user_id == self.current_user:
+            return
+        if self.isVisible():  # type: ignore[attr-defined]
+            self.show_user(user_id)  # type: ignore[attr-defined]
+        else:
+            self._pending_user = int(user_id)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)  # type: ignore[misc]
+        if self._pending_user is not None:
+            user, self._pending_user = self._pending_user, None
+            self.show_user(user)  # type: ignore[attr-defined]
