@@ -560,7 +560,8 @@ def _make_catalogue(rng: np.random.Generator, n_items: int) -> _Catalogue:
     items["release_year"] = items["release_year"].astype("float64")
     for col in ("content_type", "title", "title_orig", "genres", "countries", "studios",
                 "directors", "actors", "description", "keywords"):
-        items[col] = items[col].astype("str")  # studios: missing stays missing
+        # missing stays missing (pandas 2 would turn None into the text "None")
+        items[col] = items[col].astype("str").where(items[col].notna())
     inv = np.empty(n_items, dtype=np.int64)
     inv[perm] = np.arange(n_items)  # inv[original row] = new position
     genre_matrix = np.zeros((n_items, len(GENRES)), dtype=bool)

@@ -1,0 +1,61 @@
+"""Keeps benchmarks/parity.py and benchmarks/cpu_speed.py from rotting: runs our side only
+(no RecTools import) on very small demo data for one epoch."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, cpu_speed, parity  # noqa: E402
+
+TINY = ["--data", "demo", "--demo-users", "300", "--demo-items", "60", "--seeds", "32", "--epochs", "1",
+        "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "64", "--threads", "1"]
+
+
+def test_parity_ours_side_on_tiny_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parity.main([*TINY, "--ours-only"]) == 0
+    out = capsys.readouterr().out
+    assert "=== demo ===" in out
+    assert "ours: HR@10" in out
+    assert "popular: HR@10" in out
+
+
+def test_run_ours_gives_sane_figures() -> None:
+    prep = common.prepare_demo(300, 60, seed=1)
+    assert len(prep.test_users) > 0
+    params = common.ModelParams(n_factors=16, n_blocks=1, session_maxlen=8, batch_size=64, epochs=1)
+    result = common.run_ours(prep, params, seed=32)
+    assert 0.0 <= result.ndcg <= result.hr <= 1.0
+    assert result.n_recommended_users > 0
+    assert len(result.epoch_seconds) == 1 and result.fit_seconds > 0
+    hr, ndcg = common.popularity_metrics(prep)
+    assert 0.0 <= ndcg <= hr <= 1.0
+
+
+def test_movielens_is_skipped_when_absent(tmp_path: Path) -> None:
+    assert common.prepare_movielens(tmp_path / "missing", min_item_freq=5) is None
+
+
+def test_cpu_speed_ours_side_on_tiny_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--users", "300", "--items", "60", "--epochs", "1", "--n-factors", "16", "--n-blocks", "1",
+            "--session-maxlen", "8", "--batch-size", "64", "--threads", "1", "--step-reps", "2", "--ours-only"]
+    assert cpu_speed.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "full fit" in out and "one training step" in out
+
+
+def test_cpu_speed_profile_and_what_if(capsys: pytest.CaptureFixture[str]) -> None:
+    prep = common.prepare_demo(300, 60, seed=1)
+    params = common.ModelParams(n_factors=16, n_blocks=1, session_maxlen=8, batch_size=64, epochs=1)
+    profile = cpu_speed.profile_ours(prep, params, seed=32, reps=2)
+    assert 0.0 < profile["real_input_share"] <= 1.0
+    what_if = cpu_speed.what_if(prep, params, seed=32, reps=2)
+    # core's PAD-skipping forward equals the padded forward at the real positions
+    assert what_if["max_abs_diff_padded_vs_current"] < 1e-5
+    assert set(what_if["ms"]) == {"current step (core)", "padded forward", "dropout 0", "rand_like dropout masks"}
+    assert "whole step" in capsys.readouterr().out
