@@ -1,7 +1,9 @@
 """Small shared widgets: page header, table view set-up, placeholder stack, message line."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -11,6 +13,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+
+def single_shot_timer(parent: QObject, interval_ms: int, slot: Callable[[], object]) -> QTimer:
+    """A restartable single-shot timer (debounce, throttle) calling ``slot`` on timeout."""
+    timer = QTimer(parent)
+    timer.setSingleShot(True)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(slot)
+    return timer
 
 
 def page_header(title: str, subtitle: str = "") -> tuple[QWidget, QLabel]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -28,7 +28,7 @@ from ..form import OptionalDateEdit, ValidatedForm
 from ..frame_model import Column, FrameModel
 from ..state import AppState
 from ..summary import ROW_NAMES, DataSummary
-from ..widgets import make_table, page_header
+from ..widgets import make_table, page_header, single_shot_timer
 
 FILTER_DEBOUNCE_MS = 300
 
@@ -241,10 +241,7 @@ class DataPage(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.splitter, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(FILTER_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.apply_filters)
+        self._debounce = single_shot_timer(self, FILTER_DEBOUNCE_MS, self.apply_filters)
 
         self.open_button.clicked.connect(self.open_folder_requested)
         self.demo_button.clicked.connect(self.open_demo_requested)

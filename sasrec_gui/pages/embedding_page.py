@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
@@ -25,7 +25,7 @@ from .. import theme
 from ..chart_export import ChartView
 from ..point_index import PointIndex
 from ..state import AppState
-from ..widgets import MessageLine, Placeholder, page_header
+from ..widgets import MessageLine, Placeholder, page_header, single_shot_timer
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see its map of items."
 HOVER_INTERVAL_MS = 30
@@ -112,10 +112,7 @@ class EmbeddingPage(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.placeholder, 1)
 
-        self._hover_timer = QTimer(self)
-        self._hover_timer.setSingleShot(True)
-        self._hover_timer.setInterval(HOVER_INTERVAL_MS)
-        self._hover_timer.timeout.connect(self._process_hover)
+        self._hover_timer = single_shot_timer(self, HOVER_INTERVAL_MS, self._process_hover)
         canvas = self.chart.canvas
         canvas.mpl_connect("motion_notify_event", self._on_motion)
         canvas.mpl_connect("axes_leave_event", lambda _e: self._leave())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QItemSelection, QModelIndex, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QCompleter,
@@ -30,7 +30,7 @@ from ..item_card import ItemCard
 from ..profile_panel import ProfilePanel
 from ..state import AppState
 from ..why_panel import WhyPanel
-from ..widgets import MessageLine, Placeholder, make_table, page_header
+from ..widgets import MessageLine, Placeholder, make_table, page_header, single_shot_timer
 from .columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see recommendations."
@@ -147,10 +147,7 @@ class RecommendPage(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.placeholder, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.update_completions)
+        self._debounce = single_shot_timer(self, SEARCH_DEBOUNCE_MS, self.update_completions)
         self.user_edit.textEdited.connect(lambda _text: self._debounce.start())
         self.user_edit.returnPressed.connect(self.show_typed_user)
         self.show_button.clicked.connect(self.show_typed_user)

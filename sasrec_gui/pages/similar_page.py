@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -20,7 +20,7 @@ from core.errors import RecommendError
 from ..frame_model import FrameModel
 from ..item_card import ItemCard
 from ..state import AppState
-from ..widgets import MessageLine, Placeholder, make_table, page_header
+from ..widgets import MessageLine, Placeholder, make_table, page_header, single_shot_timer
 from .columns import MATCH_COLUMNS, SIMILAR_COLUMNS, configure_item_table
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see similar items."
@@ -97,10 +97,7 @@ class SimilarPage(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.placeholder, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.search)
+        self._debounce = single_shot_timer(self, SEARCH_DEBOUNCE_MS, self.search)
         self.search_edit.textChanged.connect(lambda _text: self._debounce.start())
         self.search_edit.returnPressed.connect(self._show_first_match)
         self.matches_view.clicked.connect(lambda index: self._activate(self.matches_model, index))
