@@ -20,6 +20,7 @@ from .frame_model import Column, FrameModel, fixed
 from .pages.columns import configure_item_table
 from .state import AppState
 from .widgets import MessageLine, make_table
+from .workers import run_or_submit
 
 SCORE_DROP_TEXT = "score drop when this item is left out of the history"
 WHY_COLUMNS = [
@@ -121,15 +122,7 @@ class WhyPanel(QWidget):
         def work() -> Explanation:
             return explain_recommendation(recommender, user_id, item_id)
 
-        if self.runner is None:
-            try:
-                result = work()
-            except Exception as exc:  # noqa: BLE001 - shown in the panel
-                self._failed(exc, request)
-            else:
-                self._done(result, request)
-        else:
-            self.runner.submit("why", work, lambda r: self._done(r, request), lambda exc: self._failed(exc, request))
+        run_or_submit(self.runner, "why", work, lambda r: self._done(r, request), lambda exc: self._failed(exc, request))
 
     def _done(self, result: Explanation, request: tuple) -> None:
         if request != self._request:

@@ -55,6 +55,25 @@ class _Job:
     on_error: Callable[[BaseException], None]
 
 
+def run_or_submit(
+    runner: "TaskRunner | None",
+    kind: str,
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[BaseException], None],
+) -> None:
+    """``runner.submit(...)``, or run ``fn`` right here when a widget has no runner (tests, tools)."""
+    if runner is not None:
+        runner.submit(kind, fn, on_done, on_error)
+        return
+    try:
+        result = fn()
+    except Exception as exc:  # noqa: BLE001 - handed to on_error, which shows it
+        on_error(exc)
+    else:
+        on_done(result)
+
+
 class TaskRunner(QObject):
     """At most one running task per ``kind``; ``submit`` keeps only the latest waiting job.
 

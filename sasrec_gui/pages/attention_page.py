@@ -36,6 +36,8 @@ MAX_LABELS = 40
 class AttentionPage(FollowsUser, QWidget):
     """Block and head pickers over the attention maps of the chosen user's session."""
 
+    no_model_text = NO_MODEL_TEXT
+
     def __init__(self, state: AppState, follow=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - RecommendPage
         super().__init__(parent)
         self.setObjectName("page")
@@ -130,13 +132,10 @@ class AttentionPage(FollowsUser, QWidget):
     # -- showing ----------------------------------------------------------------------------
     def show_user(self, user_id: int) -> bool:
         """Show ``user_id``'s attention maps; False (with a message) when it cannot."""
-        recommender = self.state.recommender
-        self._pending_user = None
-        if recommender is None or not self.state.model_has_data:
-            self.message.show_message(NO_MODEL_TEXT, error=True)
+        recommender = self._start_showing(user_id)
+        if recommender is None:
             return False
         user_id = int(user_id)
-        self.picker.set_user(user_id)
         try:
             maps, items = attention_maps(recommender, user_id)
         except RecommendError as exc:

@@ -32,6 +32,7 @@ from ..user_picker import UserPicker
 from ..widgets import MessageLine, Placeholder, make_table, page_header
 from .columns import GENRES, RANK, TITLE, YEAR, configure_item_table
 from .follow import FollowsUser
+from ..workers import run_or_submit
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to compare it with the popularity baseline."
 VIEWERS = Column("viewers", "Viewers", lambda v: "" if pd.isna(v) else f"{int(v):,}", numeric=True)
@@ -65,6 +66,8 @@ def popular_for_user(recommender, cache, user_id: int, k: int, filter_viewed: bo
 
 class ComparePage(FollowsUser, QWidget):
     """Two ranked lists for the same user; items in both are marked. ``item_activated``: double-click."""
+
+    no_model_text = NO_MODEL_TEXT
 
     item_activated = Signal(int)
     compared = Signal()
@@ -149,13 +152,10 @@ class ComparePage(FollowsUser, QWidget):
 
     def show_user(self, user_id: int) -> bool:
         """SASRec's top-k now, the popularity top-k when computed; False (with a message) on failure."""
-        recommender = self.state.recommender
-        self._pending_user = None
-        if recommender is None or not self.state.model_has_data:
-            self.message.show_message(NO_MODEL_TEXT, error=True)
+        recommender = self._start_showing(user_id)
+        if recommender is None:
             return False
         user_id = int(user_id)
-        self.picker.set_user(user_id)
         k, filter_viewed = self.k_spin.value(), self.filter_viewed.isChecked()
         try:
             recs = recommender.recommend([user_id], k=k, filter_viewed=filter_viewed)
@@ -180,16 +180,8 @@ class ComparePage(FollowsUser, QWidget):
         def work():  # noqa: ANN202
             return popular_for_user(recommender, cache, user_id, k, filter_viewed)
 
-        if self.runner is None:
-            try:
-                result = work()
-            except Exception as exc:  # noqa: BLE001 - shown on the page
-                self._popular_failed(exc, request)
-            else:
-                self._popular_done(result, request)
-        else:
-            self.runner.submit("popularity", work, lambda r: self._popular_done(r, request),
-                               lambda exc: self._popular_failed(exc, request))
+        run_or_submit(self.runner, "popularity", work, lambda r: self._popular_done(r, request),
+                      lambda exc: self._popular_failed(exc, request))
         return True
 
     def _popular_done(self, result: tuple, request: tuple) -> None:

@@ -26,6 +26,7 @@ from ..chart_export import ChartView
 from ..point_index import PointIndex
 from ..state import AppState
 from ..widgets import MessageLine, Placeholder, page_header, single_shot_timer
+from ..workers import run_or_submit
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see its map of items."
 HOVER_INTERVAL_MS = 30
@@ -158,15 +159,7 @@ class EmbeddingPage(QWidget):
             self.message.show_message(f"Could not compute the map: {exc}", error=True)
 
         self._computing = True
-        if self.runner is None:
-            try:
-                result = compute_map(recommender, items)
-            except Exception as exc:  # noqa: BLE001 - shown on the page
-                failed(exc)
-            else:
-                done(result)
-        else:
-            self.runner.submit("embedding", lambda: compute_map(recommender, items), done, failed)
+        run_or_submit(self.runner, "embedding", lambda: compute_map(recommender, items), done, failed)
 
     @property
     def computing(self) -> bool:

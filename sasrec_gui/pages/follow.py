@@ -9,7 +9,19 @@ class FollowsUser:
     ``_pending_user``: a followed user is shown now if the page is visible, else when it is."""
 
     current_user: int | None
+    no_model_text: str = "Train a model first."
     _pending_user: int | None
+
+    def _start_showing(self, user_id: int):  # noqa: ANN202 - core.recommend.Recommender | None
+        """Common start of ``show_user``: the page's user picker shows ``user_id``; returns the
+        recommender, or None after showing the no-model message."""
+        recommender = self.state.recommender  # type: ignore[attr-defined]
+        self._pending_user = None
+        if recommender is None or not self.state.model_has_data:  # type: ignore[attr-defined]
+            self.message.show_message(self.no_model_text, error=True)  # type: ignore[attr-defined]
+            return None
+        self.picker.set_user(int(user_id))  # type: ignore[attr-defined]
+        return recommender
 
     def follow_user(self, user_id: int) -> None:
         """The recommendations page showed ``user_id``: follow it (now if visible, else when shown)."""
