@@ -35,6 +35,9 @@ class SASRecConfig:
     deterministic: bool = False
     #: fp32 (exact, default); tf32 (CUDA matmuls in TF32); bf16 (autocast to bfloat16)
     precision: str = "fp32"
+    #: on CUDA (softmax loss, one process, not deterministic) capture the training step in a
+    #: CUDA graph and replay it per batch; same batches and maths, far fewer kernel launches
+    cuda_graph: bool = True
 
     def errors(self) -> dict[str, str]:
         """Return ``{field: message}`` for every invalid field (empty when all are valid)."""
@@ -68,6 +71,8 @@ class SASRecConfig:
             errs["gbce_t"] = f"must be in [0, 1], got {self.gbce_t!r}"
         if self.precision not in PRECISIONS:
             errs["precision"] = f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+        if not isinstance(self.cuda_graph, bool):
+            errs["cuda_graph"] = f"must be true or false, got {self.cuda_graph!r}"
         if not _valid_device_name(self.device):
             errs["device"] = f"must be auto, cpu, cuda or cuda:N, got {self.device!r}"
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:

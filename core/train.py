@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from .config import SASRecConfig
 from .errors import OutOfMemoryError, TrainingError
 from .model import SASRec
 from .sequences import ItemIdMap, TrainingSequences, build_training_sequences
+from .static_step import StaticStep, target_capacity
 
 
 @dataclass
@@ -99,6 +101,8 @@ class TrainedModel:
     n_sequences: int = 0
     device: str = "cpu"
     epochs_done: int = 0
+    #: how the training step ran: "cuda graph" (captured and replayed) or "eager"
+    step_mode: str = "eager"
 
 
 @dataclass
@@ -325,6 +329,15 @@ def fit(
         raise
 
 
+def uses_static_step(config: SASRecConfig, device: torch.device, world: int) -> bool:
+    """Whether ``fit`` runs the graph-capturable ``StaticStep`` (CUDA, softmax loss, one
+    process, not deterministic, ``cuda_graph`` on) instead of the eager step."""
+    return (
+        device.type == "cuda" and config.cuda_graph and config.loss == "softmax"
+        and world == 1 and not config.deterministic
+    )
+
+
 def _fit(
     seq: TrainingSequences,
     config: SASRecConfig,
@@ -347,10 +360,18 @@ def _fit(
         from torch.nn.parallel import DistributedDataParallel
 
         loss_module = DistributedDataParallel(loss_module, device_ids=[device.index] if device.type == "cuda" else None)
-    optimizer = torch.optim.Adam(
-        model.parameters(), lr=config.lr, betas=(0.9, 0.98), **({"fused": True} if device.type == "cuda" else {})
-    )
+    static = uses_static_step(config, device, world)
+    cuda_opts = {"fused": True, "capturable": static} if device.type == "cuda" else {}
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), **cuda_opts)
     x, y, w = seq.x.to(device), seq.y.to(device), seq.w.to(device)
+    stepper: StaticStep | None = None
+    if static:
+        stepper = StaticStep(
+            model, optimizer, x, y, w, config.batch_size, capacity=0,
+            autocast_dtype=torch.bfloat16 if config.precision == "bf16" else None,
+        )
+        target_counts = (seq.y != 0).sum(1)
+        x = y = w = None  # the stepper holds its own copies
     host_gen = torch.Generator().manual_seed(config.seed)
     dev_gen = torch.Generator(device=device).manual_seed(config.seed)
     n = seq.n_sequences
@@ -363,31 +384,27 @@ def _fit(
         return TrainedModel(
             module=model, config=copy.deepcopy(config), item_map=seq.item_map, history=history,
             filter_config=dict(filter_config), n_sequences=n, device=str(device), epochs_done=len(history.epoch_losses),
+            step_mode="cuda graph" if stepper is not None and stepper.graphed else "eager",
         )
 
     for epoch in range(1, config.epochs + 1):
         model.train()
         epoch_start = time.perf_counter()
-        plan = plan_epoch(seq.y, config.batch_size, host_gen, rank, world)
-        rows_all, positions = plan.rows.to(device), plan.positions.to(device)
-        ro, to = plan.row_offsets, plan.target_offsets
-        step_losses = torch.zeros(steps_per_epoch, device=device)
+        if stepper is not None:
+            order = torch.randperm(n, generator=host_gen)  # the same shuffle plan_epoch draws
+            stepper.start_epoch(order, target_capacity(target_counts, order, config.batch_size))
+            step_losses = stepper.losses
+            run_step: Callable[[int], None] = lambda _step: stepper.step()  # noqa: E731
+        else:
+            eager = _EagerEpoch(loss_module, optimizer, x, y, w, plan_epoch(seq.y, config.batch_size, host_gen, rank, world), world, dev_gen)
+            step_losses = eager.losses
+            run_step = eager.step
         reported = 0
         last_report = time.perf_counter()
         for step in range(steps_per_epoch):
             if should_stop is not None and should_stop():
                 return _cancelled(model, last_state, trained, start)
-            rows = rows_all[ro[step] : ro[step + 1]]
-            # normalised by the whole (global) batch's targets; DDP averages over ranks, so scale back
-            n_targets = plan.global_targets[step] / world
-            loss = loss_module(
-                x.index_select(0, rows), y.index_select(0, rows), w.index_select(0, rows),
-                positions[to[step] : to[step + 1]], n_targets, dev_gen,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step_losses[step] = loss.detach()
+            run_step(step)
             now = time.perf_counter()
             if callback is not None and now - last_report >= report_every:
                 reported = _report_steps(callback, step_losses, reported, step + 1, epoch, steps_per_epoch, config, now, start, epoch_start, history)
@@ -400,6 +417,8 @@ def _fit(
         mean_loss = float(step_losses.mean())
         history.epoch_losses.append(mean_loss)
         history.epoch_seconds.append(time.perf_counter() - epoch_start)
+        if stepper is not None and stepper.graph_error and epoch == 1:
+            warnings.warn(f"CUDA graph capture failed, training steps run eagerly: {stepper.graph_error}", stacklevel=2)
         model.eval()
         trained = snapshot()
         metrics: dict[str, float] = {}
@@ -412,6 +431,33 @@ def _fit(
             callback(EpochReport(epoch, config.epochs, mean_loss, history.epoch_seconds[-1], metrics))
     model.eval()
     return FitResult(snapshot(), False, time.perf_counter() - start)
+
+
+class _EagerEpoch:
+    """One epoch of eager steps over ``plan``'s batches (any device, loss, or world size)."""
+
+    def __init__(self, loss_module: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                 w: torch.Tensor, plan: EpochPlan, world: int, generator: torch.Generator) -> None:
+        self.loss_module, self.optimizer = loss_module, optimizer
+        self.x, self.y, self.w = x, y, w
+        self.plan, self.world, self.generator = plan, world, generator
+        self.rows = plan.rows.to(x.device)
+        self.positions = plan.positions.to(x.device)
+        self.losses = torch.zeros(plan.n_batches, device=x.device)
+
+    def step(self, step: int) -> None:
+        ro, to = self.plan.row_offsets, self.plan.target_offsets
+        rows = self.rows[ro[step] : ro[step + 1]]
+        # normalised by the whole (global) batch's targets; DDP averages over ranks, so scale back
+        n_targets = self.plan.global_targets[step] / self.world
+        loss = self.loss_module(
+            self.x.index_select(0, rows), self.y.index_select(0, rows), self.w.index_select(0, rows),
+            self.positions[to[step] : to[step + 1]], n_targets, self.generator,
+        )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.losses[step] = loss.detach()
 
 
 def _distributed_rank_world() -> tuple[int, int]:

@@ -1,0 +1,173 @@
+"""A training step with fixed tensor shapes, so it can be captured once in a CUDA graph.
+
+On a GPU the notebook's step (batch 128, 2 blocks, 128 factors) is a few hundred tiny
+kernels: launched one by one from Python it is bound by launch overhead, not arithmetic.
+``StaticStep`` keeps the whole training set on the device and does everything inside the
+step: it picks the batch's rows from the epoch's order by a step counter held on the device,
+gathers the non-PAD target positions into a buffer of fixed ``capacity`` (unused slots get
+weight 0), computes the loss, backpropagates, steps the optimizer, logs the loss and advances
+the counter. Nothing in it depends on a host value, so after a few warm-up steps the step is
+captured in a ``torch.cuda.CUDAGraph`` and each batch is one ``replay()``.
+
+The maths is the eager step's (``core.train.sequence_loss``, softmax loss): the same batches
+in the same order (the epoch's permutation comes from the host generator), the same logits at
+the same target positions, summed and divided by the batch's number of targets. The last,
+short batch is padded with an all-PAD row that adds no target and changes no other row.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from .model import SASRec
+
+
+def target_capacity(target_counts: torch.Tensor, order: torch.Tensor, batch_size: int, multiple: int = 128) -> int:
+    """The most targets any batch of ``order`` holds, rounded up to ``multiple``.
+
+    ``target_counts`` is each sequence's number of non-PAD targets (host tensor)."""
+    counts = target_counts.index_select(0, order)
+    pad = (-len(counts)) % batch_size
+    if pad:
+        counts = torch.cat((counts, counts.new_zeros(pad)))
+    most = int(counts.view(-1, batch_size).sum(1).max()) if len(counts) else 0
+    return max(multiple, math.ceil(most / multiple) * multiple)
+
+
+class StaticStep:
+    """One optimizer step over batch ``step`` of the current epoch, with fixed shapes.
+
+    ``x``, ``y``, ``w`` are the (n, L) training tensors already on the model's device.
+    Call ``start_epoch(order)`` with the epoch's permutation, then ``step()`` once per batch;
+    ``losses`` holds each batch's loss on the device. On CUDA, ``step()`` captures a graph
+    after ``warmup`` eager steps and replays it afterwards (``graphed`` tells which);
+    elsewhere it runs the same code eagerly.
+    """
+
+    def __init__(
+        self,
+        model: SASRec,
+        optimizer: torch.optim.Optimizer,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        w: torch.Tensor,
+        batch_size: int,
+        capacity: int,
+        *,
+        use_graph: bool = True,
+        warmup: int = 3,
+        autocast_dtype: torch.dtype | None = None,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.device = x.device
+        n, length = x.shape
+        self.n, self.length, self.batch_size = n, length, batch_size
+        self.n_batches = math.ceil(n / batch_size)
+        # row n is all PAD: it pads the last batch without adding targets
+        self.x = torch.cat((x, x.new_zeros(1, length)))
+        self.y = torch.cat((y, y.new_zeros(1, length)))
+        self.w = torch.cat((w, w.new_zeros(1, length)))
+        self.order = torch.full((self.n_batches * batch_size,), n, dtype=torch.long, device=self.device)
+        self.step_index = torch.zeros(1, dtype=torch.long, device=self.device)
+        self.losses = torch.zeros(self.n_batches, device=self.device)
+        self._in_batch = torch.arange(batch_size, device=self.device)
+        self.capacity = min(capacity, batch_size * length)
+        self.use_graph = use_graph and self.device.type == "cuda"
+        self.warmup = warmup
+        self.autocast_dtype = autocast_dtype
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.graph_error: str | None = None
+        self._eager_steps = 0
+
+    @property
+    def graphed(self) -> bool:
+        """True once the step runs as a captured CUDA graph."""
+        return self.graph is not None
+
+    def start_epoch(self, order: torch.Tensor, capacity: int | None = None) -> None:
+        """Load the epoch's permutation of the sequences (host or device tensor) and reset the
+        step counter. A larger ``capacity`` than the current one re-captures the graph."""
+        self.order[: self.n].copy_(order.to(self.device, non_blocking=True))
+        self.step_index.zero_()
+        if capacity is not None and min(capacity, self.batch_size * self.length) > self.capacity:
+            self.capacity = min(capacity, self.batch_size * self.length)
+            if self.graph is not None:  # shapes changed: capture again after one eager step
+                self.graph = None
+                self._eager_steps = self.warmup - 1
+
+    def step(self) -> None:
+        """Run the next batch's step: eagerly during warm-up (or off CUDA), else replay the graph."""
+        if self.graph is not None:
+            self.graph.replay()
+            return
+        if not self.use_graph or self._eager_steps < self.warmup:
+            self._eager()
+            return
+        self._capture()
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self._eager()
+
+    def _eager(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.use_graph:
+            # warm up on a side stream, as torch.cuda.graph's documentation asks
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                self._body()
+            torch.cuda.current_stream(self.device).wait_stream(side)
+        else:
+            self._body()
+        self._eager_steps += 1
+
+    def _capture(self) -> None:
+        graph = torch.cuda.CUDAGraph()
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            with torch.cuda.graph(graph):
+                self._body()
+        except RuntimeError as exc:  # capture unsupported here: keep stepping eagerly
+            self.graph_error = f"{type(exc).__name__}: {exc}"
+            self.use_graph = False
+            torch.cuda.synchronize(self.device)
+            return
+        self.graph = graph
+
+    @contextlib.contextmanager
+    def _autocast(self) -> Iterator[None]:
+        if self.autocast_dtype is None:
+            yield
+            return
+        # the autocast weight cache must be off while capturing
+        with torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype, cache_enabled=False):
+            yield
+
+    def _body(self) -> None:
+        """The step itself; reads and writes device tensors only."""
+        rows = self.order.index_select(0, self.step_index * self.batch_size + self._in_batch)
+        x = self.x.index_select(0, rows)
+        y = self.y.index_select(0, rows).reshape(-1)
+        w = self.w.index_select(0, rows).reshape(-1)
+        valid = y != 0
+        n_targets = valid.sum()
+        # non-PAD targets first, in row-major order (stable), then PAD slots up to capacity
+        positions = torch.argsort((~valid).to(torch.uint8), stable=True)[: self.capacity]
+        used = torch.arange(self.capacity, device=self.device) < n_targets
+        with self._autocast():
+            hidden = self.model(x).reshape(self.batch_size * self.length, -1)
+            hidden = hidden.index_select(0, positions)
+            logits = F.linear(hidden, self.model.output_embeddings())
+        targets = y.index_select(0, positions)
+        weights = w.index_select(0, positions) * used
+        loss = (F.cross_entropy(logits.float(), targets, reduction="none") * weights).sum() / n_targets
+        loss.backward()
+        self.optimizer.step()
+        self.losses.index_copy_(0, self.step_index, loss.detach().view(1))
+        self.step_index.add_(1)
