@@ -59,3 +59,21 @@ def test_cpu_speed_profile_and_what_if(capsys: pytest.CaptureFixture[str]) -> No
     assert what_if["max_abs_diff_padded_vs_current"] < 1e-5
     assert set(what_if["ms"]) == {"current step (core)", "padded forward", "dropout 0", "rand_like dropout masks"}
     assert "whole step" in capsys.readouterr().out
+
+
+def test_kion_scale_runs_every_section_on_a_tiny_cpu_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import kion_scale
+
+    out = tmp_path / "figures.json"
+    argv = ["--users", "1500", "--items", "300", "--epochs", "1", "--device", "cpu", "--eval-users", "500",
+            "--eval-epochs", "1", "--thread-epochs", "1", "--rectools-epochs", "0", "--json", str(out)]
+    assert kion_scale.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "FAILED" not in text
+    import json
+
+    figures = json.loads(out.read_text())["figures"]
+    assert figures["n_sequences"] > 0 and figures["fit_fp32_s"] > 0 and figures["fit_tf32_s"] > 0
+    assert len(figures["thread_epochs"]) == 1 and figures["all_users"] > 0
+    hr, ndcg = figures["ours_fp32_1ep"]
+    assert 0.0 <= ndcg <= hr <= 1.0
