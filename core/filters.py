@@ -100,32 +100,77 @@ class FilterResult:
 
 
 class _Counter:
-    """Counts distinct users and items of the frame's rows with bincounts over codes factorized
-    once, instead of hashing millions of ids again at every step."""
+    """Counts distinct users and items of the kept rows with bincounts over integer codes.
+
+    Non-negative integer ids that are not much larger than the row count are their own codes;
+    other ids are factorized once. Kept rows start as "all" (no index array) and a step that
+    removed nothing reuses the previous counts."""
 
     def __init__(self, df: pd.DataFrame) -> None:
-        self.users, uniq_users = pd.factorize(df["user_id"])
-        self.items, uniq_items = pd.factorize(df["item_id"])
-        self.n_users, self.n_items = len(uniq_users), len(uniq_items)
-        self.rows = np.arange(len(df))
+        self.users, self.n_users = _codes(df["user_id"])
+        self.items, self.n_items = _codes(df["item_id"])
+        self.n_rows = len(df)
+        self.rows: np.ndarray | None = None  # None: every row
+        self._distinct: tuple[int, int] | None = None
+
+    def kept(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row of the frame) at the kept rows."""
+        return values if self.rows is None else values[self.rows]
 
     def keep(self, mask: np.ndarray) -> None:
-        self.rows = self.rows[mask]
+        """Keep the kept rows where ``mask`` (one per kept row) is true."""
+        if mask.all():
+            return
+        self.rows = np.flatnonzero(mask) if self.rows is None else self.rows[mask]
+        self._distinct = None
+
+    @property
+    def n_kept(self) -> int:
+        return self.n_rows if self.rows is None else len(self.rows)
 
     def step(self, name: str, note: str = "") -> FilterStep:
-        def distinct(codes: np.ndarray, n: int) -> int:
-            return int(np.count_nonzero(np.bincount(codes[self.rows], minlength=n))) if n else 0
+        if self._distinct is None:
 
-        return FilterStep(name, len(self.rows), distinct(self.users, self.n_users), distinct(self.items, self.n_items), note)
+            def distinct(codes: np.ndarray, n: int) -> int:
+                return int(np.count_nonzero(np.bincount(self.kept(codes), minlength=n))) if n else 0
+
+            self._distinct = distinct(self.users, self.n_users), distinct(self.items, self.n_items)
+        return FilterStep(name, self.n_kept, *self._distinct, note)
 
     def item_counts(self) -> np.ndarray:
         """Interactions per kept row's item."""
-        codes = self.items[self.rows]
+        codes = self.kept(self.items)
         return np.bincount(codes, minlength=self.n_items)[codes]
 
     def user_counts(self) -> np.ndarray:
-        codes = self.users[self.rows]
+        codes = self.kept(self.users)
         return np.bincount(codes, minlength=self.n_users)[codes]
+
+
+def _codes(ids: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes for ``ids`` and how many code values there can be."""
+    values = ids.to_numpy()
+    if values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high < 4 * len(values) + 1024:  # small ids: bincount over them directly
+            return values, high + 1
+    codes, uniques = pd.factorize(ids)
+    return codes, len(uniques)
+
+
+def _take_rows(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:
+    """``df`` at ``rows`` (all when None) with a fresh index; plain numpy columns are indexed
+    directly, which is faster than ``DataFrame.take`` on millions of rows."""
+    if rows is None:
+        return df.reset_index(drop=True)
+    columns = {}
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, np.dtype):
+            columns[name] = col.to_numpy()[rows]
+        else:
+            columns[name] = col.take(rows).reset_index(drop=True)
+    return pd.DataFrame(columns, copy=False)
 
 
 def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None) -> FilterResult:
@@ -147,13 +192,13 @@ def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None
 
     if "total_dur" in df.columns:
         if config.min_total_dur > 0:
-            count.keep(df["total_dur"].to_numpy()[count.rows] >= config.min_total_dur)
+            count.keep(count.kept(df["total_dur"].to_numpy()) >= config.min_total_dur)
         steps.append(count.step("min total_dur", f"dropped total_dur < {config.min_total_dur:g}"))
     else:
         steps.append(count.step("min total_dur", "no total_dur column: skipped"))
 
     if config.date_from or config.date_to:
-        dt = df["datetime"].to_numpy()[count.rows]
+        dt = count.kept(df["datetime"].to_numpy())
         keep = np.ones(len(dt), dtype=bool)
         if config.date_from:
             keep &= dt >= np.datetime64(pd.Timestamp(config.date_from))
@@ -171,6 +216,6 @@ def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None
         count.keep(count.user_counts() >= config.min_user_interactions)
         steps.append(count.step("min user interactions", f"kept users with >= {config.min_user_interactions} interactions"))
 
-    out = df.take(count.rows).reset_index(drop=True)
-    out["weight"] = weight[count.rows]
+    out = _take_rows(df.drop(columns="weight"), count.rows)
+    out.insert(list(df.columns).index("weight"), "weight", count.kept(weight))
     return FilterResult(out, steps)

@@ -131,7 +131,8 @@ class StaticStep:
         graph = torch.cuda.CUDAGraph()
         self.optimizer.zero_grad(set_to_none=True)
         try:
-            with torch.cuda.graph(graph):
+            # thread_local: CUDA work other threads do meanwhile (the app's UI thread) is allowed
+            with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 self._body()
         except RuntimeError as exc:  # capture unsupported here: keep stepping eagerly
             self.graph_error = f"{type(exc).__name__}: {exc}"
