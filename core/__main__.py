@@ -35,6 +35,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deterministic", action="store_true")
     p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default=d.precision,
                    help="fp32 (default, exact), tf32 (CUDA matmuls) or bf16 (autocast)")
+    p.add_argument("--no-cuda-graph", action="store_true",
+                   help="on CUDA, run the training step eagerly instead of replaying a captured CUDA graph")
     p.add_argument("--min-total-dur", type=float, default=f.min_total_dur)
     p.add_argument("--min-item-freq", type=int, default=f.min_item_freq)
     p.add_argument("--min-user-interactions", type=int, default=f.min_user_interactions)
@@ -152,6 +154,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         use_pos_emb=not args.no_pos_emb, session_maxlen=args.session_maxlen, lr=args.lr,
         batch_size=args.batch_size, epochs=args.epochs, loss=args.loss, n_negatives=args.n_negatives,
         device=args.device, seed=args.seed, deterministic=args.deterministic, precision=args.precision,
+        cuda_graph=not args.no_cuda_graph,
     )
     filters = FilterConfig(min_total_dur=args.min_total_dur, min_item_freq=args.min_item_freq, min_user_interactions=args.min_user_interactions)
     config.validate()

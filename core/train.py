@@ -430,6 +430,8 @@ def _fit(
         if callback is not None:
             callback(EpochReport(epoch, config.epochs, mean_loss, history.epoch_seconds[-1], metrics))
     model.eval()
+    if stepper is not None:
+        optimizer.zero_grad(set_to_none=True)  # the gradients live in the graph's memory pool: free them
     return FitResult(snapshot(), False, time.perf_counter() - start)
 
 

@@ -103,3 +103,14 @@ def test_evaluate_and_runs(trained):
     assert "NDCG@10" in lines[0] and any(l.startswith("SASRec") for l in lines) and any(l.startswith("Popular") for l in lines)
     code, out, _ = run("runs")
     assert code == 0 and "n_factors" in out and "softmax" in out
+
+
+def test_no_cuda_graph_flag_reaches_the_saved_config(trained, tmp_path):
+    from core.checkpoint import load_checkpoint
+
+    folder, model, *_ = trained
+    assert load_checkpoint(model)[0].config.cuda_graph is True
+    eager = tmp_path / "eager.pt"
+    code, _, err = run("train", str(folder), "--out", str(eager), *TRAIN, "--no-cuda-graph")
+    assert code == 0, err
+    assert load_checkpoint(eager)[0].config.cuda_graph is False

@@ -147,6 +147,10 @@ class HyperparameterForm(ValidatedForm):
                 precision.addItem(name, name)
             self.add_field(r, "precision", "Precision", precision,
                            "fp32 is exact; tf32 speeds up CUDA matrix products; bf16 trains in bfloat16 on recent GPUs.")
+        if "cuda_graph" in _CONFIG_FIELDS:
+            self.add_field(r, "cuda_graph", "CUDA graphs", QCheckBox("replay the training step as a CUDA graph"),
+                           "On a GPU (softmax loss, not deterministic) the whole step is captured once and replayed: "
+                           "the same training, many times faster. Turn off to debug with eager kernels.")
         self._add_unknown_fields()
         self.add_stretch()
         self.set_values(SASRecConfig().to_dict())
