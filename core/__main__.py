@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--k", type=int, default=10)
         if name == "recommend":
             p.add_argument("--no-filter-viewed", action="store_true")
+            p.add_argument("--skip-unknown", action="store_true",
+                           help="leave out users the model cannot recommend for (listed on stderr) instead of failing")
 
     p = sub.add_parser("evaluate", help="metrics of a model and the popularity baseline on a held-out split")
     p.add_argument("model")
@@ -260,7 +262,11 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
     ids = args.ids or _read_ids(args.ids_file, "user")
     data, recommender = _load_for_query(args)
-    recs = recommender.recommend(ids, k=args.k, filter_viewed=not args.no_filter_viewed)
+    recs = recommender.recommend(ids, k=args.k, filter_viewed=not args.no_filter_viewed, skip_unknown=args.skip_unknown)
+    skipped = recs.attrs.get("skipped_users", [])
+    if skipped:
+        shown = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+        print(f"skipped {len(skipped)} user(s) the model cannot recommend for: {shown}", file=sys.stderr)
     _write_csv(with_titles(recs, data.items, ["title"]), ["user_id", "item_id", "score", "rank", "title"])
     return 0
 

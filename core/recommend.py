@@ -77,10 +77,35 @@ class Recommender:
         out = [self._encode(pos[s : s + self.batch_size])[0] for s in range(0, len(pos), self.batch_size)]
         return torch.cat(out) if out else torch.zeros(0, self._emb.shape[1])
 
+    def recommendable(self, users: Sequence[int]) -> np.ndarray:
+        """For each user, whether it is in the histories with at least one item the model knows."""
+        users_arr = np.asarray(users, dtype=np.int64)
+        pos = self.histories.positions_of(users_arr)
+        found = np.flatnonzero(pos >= 0)
+        row, items = self.histories.flat_items(pos[found])
+        known_rows = np.unique(row[self.item_map.to_internal(items) != PAD])
+        ok = np.zeros(len(users_arr), dtype=bool)
+        ok[found[known_rows]] = True
+        return ok
+
     @torch.no_grad()
-    def recommend(self, users: Iterable[int], k: int = 10, filter_viewed: bool = True) -> pd.DataFrame:
-        """Top-``k`` items per user by dot product; columns user_id, item_id, score, rank (from 1)."""
+    def recommend(self, users: Iterable[int], k: int = 10, filter_viewed: bool = True, skip_unknown: bool = False) -> pd.DataFrame:
+        """Top-``k`` items per user by dot product; columns user_id, item_id, score, rank (from 1).
+
+        A user missing from the histories, or with no item the model knows, raises
+        ``UnknownUserError``; with ``skip_unknown`` such users are left out instead and listed
+        in the frame's ``attrs["skipped_users"]``."""
         users = np.asarray([int(u) for u in users], dtype=np.int64)
+        skipped = np.zeros(0, dtype=np.int64)
+        if skip_unknown:
+            ok = self.recommendable(users)
+            users, skipped = users[ok], users[~ok]
+        frame = self._recommend(users, k, filter_viewed)
+        if skip_unknown:
+            frame.attrs["skipped_users"] = skipped.tolist()
+        return frame
+
+    def _recommend(self, users: np.ndarray, k: int, filter_viewed: bool) -> pd.DataFrame:
         k = max(1, min(int(k), self.item_map.n_items))
         pos = self._positions(users)
         frames = []

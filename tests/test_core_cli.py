@@ -114,3 +114,14 @@ def test_no_cuda_graph_flag_reaches_the_saved_config(trained, tmp_path):
     code, _, err = run("train", str(folder), "--out", str(eager), *TRAIN, "--no-cuda-graph")
     assert code == 0, err
     assert load_checkpoint(eager)[0].config.cuda_graph is False
+
+
+def test_recommend_skip_unknown_lists_the_skipped_users(trained):
+    folder, model, *_ = trained
+    users = pd.read_csv(folder / "interactions.csv")["user_id"].unique()[:2].tolist()
+    code, out, err = run("recommend", str(model), "--data", str(folder), "--user", str(users[0]), "-12345",
+                         str(users[1]), "--k", "3", "--skip-unknown")
+    assert code == 0, err
+    frame = pd.read_csv(io.StringIO(out))
+    assert set(frame.user_id) <= set(users) and len(frame) > 0
+    assert "skipped 1 user(s)" in err and "-12345" in err

@@ -102,3 +102,16 @@ def test_recommender_on_another_device_leaves_the_model_where_it_is(trained, mon
     rec = Recommender(model, UserHistories.from_interactions(df), device="meta")
     assert next(rec.module.parameters()).device.type == "meta"
     assert next(model.module.parameters()) is param and param.device.type == "cpu"
+
+
+def test_skip_unknown_leaves_out_and_lists_users_it_cannot_recommend_for(trained):
+    df, model = trained
+    ghost = pd.DataFrame({"user_id": [5], "item_id": [123456789], "datetime": [pd.Timestamp("2021-05-01")], "weight": np.float32([1.0])})
+    rec = Recommender(model, UserHistories.from_interactions(pd.concat([df, ghost], ignore_index=True)))
+    assert rec.recommendable([10, 5, 7, 20]).tolist() == [True, False, False, True]
+    out = rec.recommend([10, 5, 7, 20], k=3, skip_unknown=True)
+    assert out.attrs["skipped_users"] == [5, 7]
+    assert out.user_id.unique().tolist() == [10, 20]
+    pd.testing.assert_frame_equal(out, rec.recommend([10, 20], k=3), check_like=True)
+    nobody = rec.recommend([5], k=3, skip_unknown=True)
+    assert len(nobody) == 0 and nobody.attrs["skipped_users"] == [5]

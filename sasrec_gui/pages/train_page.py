@@ -149,8 +149,8 @@ class HyperparameterForm(ValidatedForm):
                            "fp32 is exact; tf32 speeds up CUDA matrix products; bf16 trains in bfloat16 on recent GPUs.")
         if "cuda_graph" in _CONFIG_FIELDS:
             self.add_field(r, "cuda_graph", "CUDA graphs", QCheckBox("replay the training step as a CUDA graph"),
-                           "On a GPU (softmax loss, not deterministic) the whole step is captured once and replayed: "
-                           "the same training, many times faster. Turn off to debug with eager kernels.")
+                           "On a GPU (softmax loss, not deterministic) capture the training step once and replay it per "
+                           "batch: the same training with far fewer kernel launches; turn off to debug with eager kernels.")
         self._add_unknown_fields()
         self.add_stretch()
         self.set_values(SASRecConfig().to_dict())
