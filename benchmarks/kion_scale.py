@@ -119,7 +119,8 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
     device = torch.device(config.device)
     model = SASRec(seq.item_map.n_items, config).to(device)
     model.xavier_init()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), fused=True, capturable=True)
+    cuda_opts = {"fused": True, "capturable": True} if device.type == "cuda" else {}
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), **cuda_opts)
     counts = (seq.y != 0).sum(1)
     order = torch.randperm(seq.n_sequences)
     stepper = StaticStep(model, optimizer, seq.x.to(device), seq.y.to(device), seq.w.to(device), config.batch_size,
@@ -127,20 +128,26 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
     stepper.start_epoch(order)
     for _ in range(5):
         stepper.step()
-    torch.cuda.synchronize(device)
-    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+    on_cuda = device.type == "cuda"
+    if on_cuda:
+        torch.cuda.synchronize(device)
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_cuda else [])]
+    with profile(activities=activities) as prof:
         for _ in range(steps):
             stepper.step()
-        torch.cuda.synchronize(device)
+        if on_cuda:
+            torch.cuda.synchronize(device)
     averages = prof.key_averages()
-    kernels = sum(e.count for e in averages if e.device_type == torch.autograd.DeviceType.CUDA)
-    for key in ("self_device_time_total", "self_cuda_time_total"):
+    kind = torch.autograd.DeviceType.CUDA if on_cuda else torch.autograd.DeviceType.CPU
+    kernels = sum(e.count for e in averages if e.device_type == kind)
+    for key in (("self_device_time_total", "self_cuda_time_total") if on_cuda else ("self_cpu_time_total",)):
         try:
             table = averages.table(sort_by=key, row_limit=top)
             break
         except Exception:  # noqa: BLE001 - the key's name changed across torch versions
             table = ""
-    return f"capacity {stepper.capacity}; about {kernels / steps:.0f} GPU kernels/step\n{table}"
+    what = "GPU kernels" if on_cuda else "CPU ops (nested ones included)"
+    return f"capacity {stepper.capacity}; about {kernels / steps:.0f} {what}/step\n{table}"
 
 
 class Report:
@@ -185,14 +192,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=32)
     p.add_argument("--rec-batch", type=int, default=8192, help="users per batch for all-users top-10")
     p.add_argument("--thread-epochs", type=int, default=2, help="epochs of the worker-thread fit; 0 skips it")
-    p.add_argument("--eager-sequences", type=int, default=40_000, help="sequences for the eager-step figure; 0 skips it")
-    p.add_argument("--profile-steps", type=int, default=20, help="CUDA: profile this many eager steps; 0 skips it")
+    p.add_argument("--eager-sequences", type=int, default=None,
+                   help="sequences for the eager vs graph step figure (default 40000 on CUDA, 0 = skip elsewhere)")
+    p.add_argument("--profile-steps", type=int, default=None,
+                   help="profile this many eager runs of the graph step (default 20 on CUDA, 0 = skip elsewhere)")
     p.add_argument("--eval-users", type=int, default=100_000, help="sampled test users for HR/NDCG")
     p.add_argument("--eval-epochs", default="1,5", help="epoch counts of the accuracy fits (ours)")
     p.add_argument("--rectools-epochs", type=int, default=1, help="epochs for RecTools; 0 skips it")
     p.add_argument("--json", default=None, help="also write every row and figure to this JSON file")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
+    on_cuda = device.type == "cuda"
+    if args.eager_sequences is None:
+        args.eager_sequences = 40_000 if on_cuda else 0
+    if args.profile_steps is None:
+        args.profile_steps = 20 if on_cuda else 0
     precisions = [s for s in args.precisions.split(",") if s]
     report = Report(args.json)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
@@ -240,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                f"built in {time.perf_counter() - start:.1f} s", n_sequences=full_seq.n_sequences, steps_per_epoch=steps)
 
     # ------------------------------------------------------------------ speed on all data
-    if args.eager_sequences > 0 and device.type == "cuda":
+    if args.eager_sequences > 0:
         with report.section("eager step"):
             sub = head(full_seq, min(args.eager_sequences, full_seq.n_sequences))
             sub_steps = -(-sub.n_sequences // args.batch_size)
@@ -249,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 res = fit(filtered, config(precisions[0], 1, cuda_graph=graph), sequences=sub)
                 per_step[graph] = 1000 * res.model.history.epoch_seconds[0] / sub_steps
                 modes[graph] = res.model.step_mode
-            if modes[True] != "cuda graph":  # spare the device time: the big fits would run eagerly
+            if on_cuda and modes[True] != "cuda graph":  # spare the device time: the big fits would run eagerly
                 print("!! the CUDA graph was not captured; the big fits run 1 epoch", flush=True)
                 args.epochs = 1
             report.row(f"one step, eager vs CUDA graph ({sub.n_sequences:,} sequences, 1 epoch, {precisions[0]})",
@@ -283,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             report.row(f"same fit from a worker thread ({precision})", f"epochs {', '.join(f'{s:.2f}' for s in threaded)} s",
                        f"main thread: {', '.join(f'{s:.2f}' for s in main)} s", thread_epochs=threaded)
 
-    if args.profile_steps > 0 and device.type == "cuda":
+    if args.profile_steps > 0:
         with report.section("profile"):
             print(profile_static_step(full_seq, config(precisions[0], 1), args.profile_steps), flush=True)
 

@@ -66,14 +66,18 @@ def test_kion_scale_runs_every_section_on_a_tiny_cpu_run(tmp_path: Path, capsys:
 
     out = tmp_path / "figures.json"
     argv = ["--users", "1500", "--items", "300", "--epochs", "1", "--device", "cpu", "--eval-users", "500",
-            "--eval-epochs", "1", "--thread-epochs", "1", "--rectools-epochs", "0", "--json", str(out)]
+            "--eval-epochs", "1", "--thread-epochs", "1", "--rectools-epochs", "0", "--json", str(out),
+            "--eager-sequences", "300", "--profile-steps", "2"]
     assert kion_scale.main(argv) == 0
     text = capsys.readouterr().out
     assert "FAILED" not in text
+    assert "ms/step" in text and "step mode eager" in text  # on the CPU the step never runs as a graph
+    assert "Self CPU" in text  # the profile table
     import json
 
     figures = json.loads(out.read_text())["figures"]
     assert figures["n_sequences"] > 0 and figures["fit_fp32_s"] > 0 and figures["fit_tf32_s"] > 0
     assert len(figures["thread_epochs"]) == 1 and figures["all_users"] > 0
+    assert figures["eager_ms_step"] > 0 and figures["graph_ms_step_small"] > 0
     hr, ndcg = figures["ours_fp32_1ep"]
     assert 0.0 <= ndcg <= hr <= 1.0
