@@ -224,3 +224,16 @@ def test_ui_stays_responsive_and_plot_redraws_at_a_bounded_rate(make_window, ope
     rate = draws / live_seconds
     assert 2.0 <= rate <= 10.0, f"{draws} redraws in {live_seconds:.1f} s"
     assert page.loss_plot.n_steps > 0
+
+
+def test_model_info_says_when_the_step_ran_as_a_cuda_graph(window) -> None:  # noqa: ANN001
+    import dataclasses
+
+    from tests.synthetic import chain_interactions
+
+    model = fit(chain_interactions(n_users=60, n_items=10), SASRecConfig(**{**GUI_TINY_CONFIG, "epochs": 1, "device": "cpu"})).model
+    page = window.train_page
+    window.state.set_model(model, None, origin="trained")
+    assert "trained on cpu." in page._model_text() and "CUDA graph" not in page._model_text()
+    window.state.set_model(dataclasses.replace(model, step_mode="cuda graph", device="cuda:0"), None, origin="trained")
+    assert "trained on cuda:0 (step replayed as a CUDA graph)." in page._model_text()

@@ -687,7 +687,8 @@ class TrainPage(QWidget):
             return ""
         return (
             f"Current model ({self.state.model_origin}): {model.epochs_done} epoch(s), "
-            f"{model.item_map.n_items:,} items, {model.n_sequences:,} training sequences, trained on {model.device}."
+            f"{model.item_map.n_items:,} items, {model.n_sequences:,} training sequences, trained on {model.device}"
+            f"{' (step replayed as a CUDA graph)' if getattr(model, 'step_mode', '') == 'cuda graph' else ''}."
         )
 
     def _show_model_info(self) -> None:
