@@ -114,7 +114,7 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
     from torch.profiler import ProfilerActivity, profile
 
     from core.model import SASRec
-    from core.static_step import StaticStep, target_capacity
+    from core.static_step import StaticStep, epoch_capacities
 
     device = torch.device(config.device)
     model = SASRec(seq.item_map.n_items, config).to(device)
@@ -124,8 +124,9 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
     counts = (seq.y != 0).sum(1)
     order = torch.randperm(seq.n_sequences)
     stepper = StaticStep(model, optimizer, seq.x.to(device), seq.y.to(device), seq.w.to(device), config.batch_size,
-                         target_capacity(counts, order, config.batch_size), use_graph=False)
-    stepper.start_epoch(order)
+                         use_graph=False)
+    sizes = epoch_capacities(counts, order, config.batch_size)
+    stepper.start_epoch(order, sizes)
     for _ in range(5):
         stepper.step()
     on_cuda = device.type == "cuda"
@@ -147,7 +148,8 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
         except Exception:  # noqa: BLE001 - the key's name changed across torch versions
             table = ""
     what = "GPU kernels" if on_cuda else "CPU ops (nested ones included)"
-    return f"capacity {stepper.capacity}; about {kernels / steps:.0f} {what}/step\n{table}"
+    return (f"target buffer sizes {min(sizes)}..{max(sizes)} (mean {statistics.mean(sizes):.0f}); "
+            f"about {kernels / steps:.0f} {what}/step\n{table}")
 
 
 class Report:
@@ -258,17 +260,27 @@ def main(argv: list[str] | None = None) -> int:
         with report.section("eager step"):
             sub = head(full_seq, min(args.eager_sequences, full_seq.n_sequences))
             sub_steps = -(-sub.n_sequences // args.batch_size)
+            import core.static_step as static_step
+
             per_step, modes = {}, {}
-            for graph in (False, True):
-                res = fit(filtered, config(precisions[0], 1, cuda_graph=graph), sequences=sub)
-                per_step[graph] = 1000 * res.model.history.epoch_seconds[0] / sub_steps
-                modes[graph] = res.model.step_mode
-            if on_cuda and modes[True] != "cuda graph":  # spare the device time: the big fits would run eagerly
+            bucket = static_step.CAPACITY_BUCKET
+            for name, graph, bucket_now in (("eager", False, bucket), ("graph", True, bucket), ("graph, one size", True, 0)):
+                static_step.CAPACITY_BUCKET = bucket_now
+                try:
+                    res = fit(filtered, config(precisions[0], 1, cuda_graph=graph), sequences=sub)
+                finally:
+                    static_step.CAPACITY_BUCKET = bucket
+                per_step[name] = 1000 * res.model.history.epoch_seconds[0] / sub_steps
+                modes[name] = res.model.step_mode
+            if on_cuda and modes["graph"] != "cuda graph":  # spare the device time: the big fits would run eagerly
                 print("!! the CUDA graph was not captured; the big fits run 1 epoch", flush=True)
                 args.epochs = 1
             report.row(f"one step, eager vs CUDA graph ({sub.n_sequences:,} sequences, 1 epoch, {precisions[0]})",
-                       f"graph {per_step[True]:.3f} ms/step", f"eager {per_step[False]:.3f} ms/step (x{per_step[False] / per_step[True]:.1f}); step mode {modes[True]}",
-                       eager_ms_step=per_step[False], graph_ms_step_small=per_step[True])
+                       f"graph {per_step['graph']:.3f} ms/step (buffer sizes bucketed by {bucket}; "
+                       f"one size per epoch: {per_step['graph, one size']:.3f})",
+                       f"eager {per_step['eager']:.3f} ms/step (x{per_step['eager'] / per_step['graph']:.1f}); step mode {modes['graph']}",
+                       eager_ms_step=per_step["eager"], graph_ms_step_small=per_step["graph"],
+                       graph_one_size_ms_step_small=per_step["graph, one size"])
 
     main_epochs: dict[str, list[float]] = {}
     full_model = None

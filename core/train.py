@@ -25,7 +25,7 @@ from .config import SASRecConfig
 from .errors import OutOfMemoryError, TrainingError
 from .model import SASRec
 from .sequences import ItemIdMap, TrainingSequences, build_training_sequences
-from .static_step import StaticStep, target_capacity
+from .static_step import StaticStep, epoch_capacities
 
 
 @dataclass
@@ -367,7 +367,7 @@ def _fit(
     stepper: StaticStep | None = None
     if static:
         stepper = StaticStep(
-            model, optimizer, x, y, w, config.batch_size, capacity=0,
+            model, optimizer, x, y, w, config.batch_size,
             autocast_dtype=torch.bfloat16 if config.precision == "bf16" else None,
         )
         target_counts = (seq.y != 0).sum(1)
@@ -392,7 +392,7 @@ def _fit(
         epoch_start = time.perf_counter()
         if stepper is not None:
             order = torch.randperm(n, generator=host_gen)  # the same shuffle plan_epoch draws
-            stepper.start_epoch(order, target_capacity(target_counts, order, config.batch_size))
+            stepper.start_epoch(order, epoch_capacities(target_counts, order, config.batch_size))
             step_losses = stepper.losses
             run_step: Callable[[int], None] = lambda _step: stepper.step()  # noqa: E731
         else:

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+import core.static_step as static_step
 import core.train as train_module
 from core.config import SASRecConfig
 from core.sequences import build_training_sequences
-from core.static_step import target_capacity
+from core.static_step import batch_capacities, epoch_capacities, target_capacity
 from core.train import fit
 
 from tests.synthetic import chain_interactions
@@ -38,12 +39,24 @@ def test_target_capacity_is_the_fullest_batch_rounded_up():
     assert target_capacity(counts, torch.tensor([1, 3, 0, 2, 4]), 2, multiple=1) == 12  # (1+2), (5+7), (9)
 
 
-def test_static_step_trains_exactly_like_the_eager_step(monkeypatch):
+def test_epoch_capacities_bucket_each_batch_and_cap_the_number_of_sizes():
+    counts = torch.tensor([5, 1, 7, 2, 9])
+    order = torch.tensor([4, 2, 0, 1, 3])  # batches of 2: 16, 6, 2 targets
+    assert batch_capacities(counts, order, 2, multiple=4) == [16, 8, 4]
+    assert epoch_capacities(counts, order, 2, bucket=4) == [16, 8, 4]
+    assert epoch_capacities(counts, order, 2, bucket=0) == [128] * 3  # one size: the fullest batch
+    assert epoch_capacities(counts, order, 2, bucket=4, max_sizes=2) == [16, 8, 8]  # buckets widened to 8
+    assert epoch_capacities(counts, order, 2, bucket=1, max_sizes=1) == [16, 16, 16]
+
+
+@pytest.mark.parametrize("bucket", [0, 32])
+def test_static_step_trains_exactly_like_the_eager_step(monkeypatch, bucket):
     """Same batches, same targets, same loss normalisation: without dropout, the losses and the
     weights after two epochs match the eager path (203 users: the last batch is short)."""
     data = _ragged()
     eager = fit(data, _config()).model
     monkeypatch.setattr(train_module, "uses_static_step", lambda *args: True)
+    monkeypatch.setattr(static_step, "CAPACITY_BUCKET", bucket)
     static = fit(data, _config()).model
     assert len(static.history.step_losses) == len(eager.history.step_losses) == 2 * 7
     np.testing.assert_allclose(static.history.step_losses, eager.history.step_losses, rtol=1e-5)
@@ -87,7 +100,7 @@ def test_cuda_graph_replay_matches_eager_cuda_training():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_graph_is_captured_and_recaptured_for_a_larger_capacity():
+def test_cuda_graph_is_captured_once_per_buffer_size():
     from core.model import SASRec
     from core.static_step import StaticStep
 
@@ -95,15 +108,16 @@ def test_cuda_graph_is_captured_and_recaptured_for_a_larger_capacity():
     seq = build_training_sequences(_ragged(), config.session_maxlen)
     model = SASRec(seq.item_map.n_items, config).cuda()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True, capturable=True)
-    step = StaticStep(model, optimizer, seq.x.cuda(), seq.y.cuda(), seq.w.cuda(), 32, capacity=0)
+    step = StaticStep(model, optimizer, seq.x.cuda(), seq.y.cuda(), seq.w.cuda(), 32)
     counts = (seq.y != 0).sum(1)
-    order = torch.randperm(seq.n_sequences)
-    step.start_epoch(order, target_capacity(counts, order, 32))
-    for _ in range(step.n_batches):
-        step.step()
+    used: set[int] = set()
+    for _ in range(2):
+        order = torch.randperm(seq.n_sequences)
+        sizes = epoch_capacities(counts, order, 32, bucket=32)
+        used |= set(sizes)
+        step.start_epoch(order, sizes)
+        for _ in range(step.n_batches):
+            step.step()
     assert step.graphed, step.graph_error
-    step.start_epoch(order, step.capacity + 128)
-    assert not step.graphed
-    for _ in range(step.n_batches):
-        step.step()
-    assert step.graphed and torch.isfinite(step.losses).all()
+    assert set(step.graphs) <= used and len(step.graphs) >= 2  # one graph per size, reused across epochs
+    assert torch.isfinite(step.losses).all()
