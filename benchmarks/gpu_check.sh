@@ -23,4 +23,4 @@ fi
   $PY -c "import rectools, pytorch_lightning as pl; print('rectools', rectools.__version__, 'lightning', pl.__version__)"
 } 2>&1 | tee "$OUT/env.txt"
 timeout "${PYTEST_TIMEOUT:-90}" $PY -m pytest -q -p no:cacheprovider tests/test_core_static_step.py 2>&1 | tee "$OUT/pytest.txt"
-timeout "${BENCH_TIMEOUT:-380}" $PY benchmarks/kion_scale.py --device cuda --json "$OUT/kion_scale.json" "$@" 2>&1 | tee "$OUT/kion_scale.log"
+timeout "${BENCH_TIMEOUT:-420}" $PY benchmarks/kion_scale.py --device cuda --json "$OUT/kion_scale.json" "$@" 2>&1 | tee "$OUT/kion_scale.log"
