@@ -237,3 +237,17 @@ def test_model_info_says_when_the_step_ran_as_a_cuda_graph(window) -> None:  # n
     assert "trained on cpu." in page._model_text() and "CUDA graph" not in page._model_text()
     window.state.set_model(dataclasses.replace(model, step_mode="cuda graph", device="cuda:0"), None, origin="trained")
     assert "trained on cuda:0 (step replayed as a CUDA graph)." in page._model_text()
+
+
+def test_cuda_graph_box_is_enabled_only_where_it_applies(window) -> None:  # noqa: ANN001
+    form = window.train_page.form
+    box, loss, deterministic = form.widgets["cuda_graph"], form.widgets["loss"], form.widgets["deterministic"]
+    assert box.isEnabled()
+    loss.setCurrentIndex(loss.findData("bce"))
+    assert not box.isEnabled()
+    loss.setCurrentIndex(loss.findData("softmax"))
+    assert box.isEnabled()
+    deterministic.setChecked(True)
+    assert not box.isEnabled()
+    deterministic.setChecked(False)
+    assert box.isEnabled() and form.config().cuda_graph

@@ -155,6 +155,7 @@ class HyperparameterForm(ValidatedForm):
         self.add_stretch()
         self.set_values(SASRecConfig().to_dict())
         self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self.widgets["deterministic"].toggled.connect(self._loss_changed)  # type: ignore[attr-defined]
         self._loss_changed()
 
     def _add_unknown_fields(self) -> None:
@@ -190,9 +191,14 @@ class HyperparameterForm(ValidatedForm):
         self._loss_changed()
 
     def _loss_changed(self) -> None:
+        """Enable only the fields that apply: negatives for bce/gbce, t for gbce, CUDA graphs
+        for the softmax loss without deterministic mode."""
         loss = self.widgets["loss"].currentData()  # type: ignore[attr-defined]
         self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce"))
         self.widgets["gbce_t"].setEnabled(loss == "gbce")
+        if "cuda_graph" in self.widgets:
+            deterministic = self.widgets["deterministic"].isChecked()  # type: ignore[attr-defined]
+            self.widgets["cuda_graph"].setEnabled(loss == "softmax" and not deterministic)
 
 
 HOLDOUT_CHOICES = (("Off", "none"), ("Leave last out", "last"), ("Last N days", "time"))
