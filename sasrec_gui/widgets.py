@@ -1,13 +1,14 @@
 """Small shared widgets: page header, table view set-up, placeholder stack, message line."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QLayout,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -113,3 +114,24 @@ class MessageLine(QLabel):
     @property
     def is_error(self) -> bool:
         return self.property("severity") == "error"
+
+
+def placeholder_page(
+    page: QWidget, header: QWidget, rows: Sequence[QWidget | QLayout], text: str, stretch: QWidget | None = None
+) -> Placeholder:
+    """Lay ``page`` out as ``header`` over a ``Placeholder`` (showing ``text`` until there is
+    something to show) whose content stacks ``rows``; ``stretch`` takes the spare height."""
+    content = QWidget()
+    content_layout = QVBoxLayout(content)
+    content_layout.setContentsMargins(0, 0, 0, 0)
+    for row in rows:
+        if isinstance(row, QLayout):
+            content_layout.addLayout(row)
+        else:
+            content_layout.addWidget(row, 1 if row is stretch else 0)
+    placeholder = Placeholder(content, text)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(18, 14, 18, 12)
+    layout.addWidget(header)
+    layout.addWidget(placeholder, 1)
+    return placeholder

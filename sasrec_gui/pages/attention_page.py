@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core.errors import RecommendError
 from core.explain import attention_maps
@@ -24,7 +24,7 @@ from ..chart_export import ChartView
 from ..explanations import truncate
 from ..state import AppState
 from ..user_picker import UserPicker
-from ..widgets import MessageLine, Placeholder, page_header
+from ..widgets import MessageLine, page_header, placeholder_page
 from .follow import FollowsUser
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to see its attention."
@@ -73,19 +73,7 @@ class AttentionPage(FollowsUser, QWidget):
         self.caption.setObjectName("muted")
         self.caption.setWordWrap(True)
 
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addLayout(bar)
-        content_layout.addWidget(self.message)
-        content_layout.addWidget(self.chart, 1)
-        content_layout.addWidget(self.hover_label)
-        content_layout.addWidget(self.caption)
-        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 12)
-        layout.addWidget(header)
-        layout.addWidget(self.placeholder, 1)
+        self.placeholder = placeholder_page(self, header, [bar, self.message, self.chart, self.hover_label, self.caption], NO_MODEL_TEXT, stretch=self.chart)
 
         self.picker.user_requested.connect(self.show_user)
         self.picker.invalid.connect(self._invalid)

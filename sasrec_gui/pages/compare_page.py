@@ -29,7 +29,7 @@ from ..explanations import interactions_of
 from ..frame_model import Column, FrameModel, fixed
 from ..state import AppState
 from ..user_picker import UserPicker
-from ..widgets import MessageLine, Placeholder, make_table, page_header
+from ..widgets import MessageLine, make_table, page_header, placeholder_page
 from .columns import GENRES, RANK, TITLE, YEAR, configure_item_table
 from .follow import FollowsUser
 from ..workers import run_or_submit
@@ -121,18 +121,7 @@ class ComparePage(FollowsUser, QWidget):
         tip = QLabel("Items in both lists are shown in bold. Double-click a title to see its card and similar items.")
         tip.setObjectName("muted")
 
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addLayout(bar)
-        content_layout.addWidget(self.message)
-        content_layout.addWidget(self.splitter, 1)
-        content_layout.addWidget(tip)
-        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 12)
-        layout.addWidget(header)
-        layout.addWidget(self.placeholder, 1)
+        self.placeholder = placeholder_page(self, header, [bar, self.message, self.splitter, tip], NO_MODEL_TEXT, stretch=self.splitter)
 
         self.picker.user_requested.connect(self.show_user)
         self.picker.invalid.connect(lambda text: self.message.show_message(f"'{text}' is not a user id.", error=True))

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolTip, QWidget
 
 from core.explain import embedding_map, primary_genre
 
@@ -25,7 +25,7 @@ from .. import theme
 from ..chart_export import ChartView
 from ..point_index import PointIndex
 from ..state import AppState
-from ..widgets import MessageLine, Placeholder, page_header, single_shot_timer
+from ..widgets import MessageLine, page_header, placeholder_page, single_shot_timer
 from ..workers import run_or_submit
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see its map of items."
@@ -101,17 +101,7 @@ class EmbeddingPage(QWidget):
         self.chart.set_renderer(self._render)
         self.hover_label = QLabel("Hover over a point to see the item; click it to open its similar items.")
         self.hover_label.setObjectName("muted")
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addWidget(self.message)
-        content_layout.addWidget(self.chart, 1)
-        content_layout.addWidget(self.hover_label)
-        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 12)
-        layout.addWidget(header)
-        layout.addWidget(self.placeholder, 1)
+        self.placeholder = placeholder_page(self, header, [self.message, self.chart, self.hover_label], NO_MODEL_TEXT, stretch=self.chart)
 
         self._hover_timer = single_shot_timer(self, HOVER_INTERVAL_MS, self._process_hover)
         canvas = self.chart.canvas

@@ -30,7 +30,7 @@ from ..item_card import ItemCard
 from ..profile_panel import ProfilePanel
 from ..state import AppState
 from ..why_panel import WhyPanel
-from ..widgets import MessageLine, Placeholder, make_table, page_header, single_shot_timer
+from ..widgets import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
 from .columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see recommendations."
@@ -132,20 +132,7 @@ class RecommendPage(QWidget):
         tip = QLabel("Click an item for its card; click a recommendation to see why. Double-click a title to see similar items.")
         tip.setObjectName("muted")
 
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addLayout(bar)
-        content_layout.addWidget(self.hint)
-        content_layout.addWidget(self.message)
-        content_layout.addWidget(self.body_splitter, 1)
-        content_layout.addWidget(tip)
-        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 12)
-        layout.addWidget(header)
-        layout.addWidget(self.placeholder, 1)
+        self.placeholder = placeholder_page(self, header, [bar, self.hint, self.message, self.body_splitter, tip], NO_MODEL_TEXT, stretch=self.body_splitter)
 
         self._debounce = single_shot_timer(self, SEARCH_DEBOUNCE_MS, self.update_completions)
         self.user_edit.textEdited.connect(lambda _text: self._debounce.start())

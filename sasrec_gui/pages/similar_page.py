@@ -20,7 +20,7 @@ from core.errors import RecommendError
 from ..frame_model import FrameModel
 from ..item_card import ItemCard
 from ..state import AppState
-from ..widgets import MessageLine, Placeholder, make_table, page_header, single_shot_timer
+from ..widgets import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
 from .columns import MATCH_COLUMNS, SIMILAR_COLUMNS, configure_item_table
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see similar items."
@@ -85,17 +85,7 @@ class SimilarPage(QWidget):
         tip = QLabel("Click an item to see its neighbours and its card; double-click a neighbour to follow it.")
         tip.setObjectName("muted")
 
-        content = QWidget()
-        content_layout = QVBoxLayout(content)
-        content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addLayout(bar)
-        content_layout.addWidget(self.splitter, 1)
-        content_layout.addWidget(tip)
-        self.placeholder = Placeholder(content, NO_MODEL_TEXT)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(18, 14, 18, 12)
-        layout.addWidget(header)
-        layout.addWidget(self.placeholder, 1)
+        self.placeholder = placeholder_page(self, header, [bar, self.splitter, tip], NO_MODEL_TEXT, stretch=self.splitter)
 
         self._debounce = single_shot_timer(self, SEARCH_DEBOUNCE_MS, self.search)
         self.search_edit.textChanged.connect(lambda _text: self._debounce.start())
