@@ -8,7 +8,7 @@ of the recommended items.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,30 @@ METRICS = ("HR", "Recall", "NDCG", "MAP", "MRR", "Coverage", "MeanPop")
 
 @dataclass
 class Split:
-    """Training interactions and test targets (user_id, item_id) of one split."""
+    """Training interactions and test targets (user_id, item_id) of one split.
+
+    ``dropped`` counts the held-out interactions that are not test targets, by reason:
+    ``"unknown"`` (user or item absent from training) and ``"seen"`` (the user already has
+    the item in training, which no model that filters viewed items can hit).
+    """
 
     train: pd.DataFrame
     test: pd.DataFrame
     scheme: str
+    dropped: dict[str, int] = field(default_factory=dict)
+    test_days: int = 0
+
+    def describe(self) -> str:
+        """One line such as ``"8,000 test targets (each user's last interaction); dropped 312
+        already seen in training, 5 unknown to training"``."""
+        what = "each user's last interaction" if self.scheme == "last" else f"the last {self.test_days} day(s)"
+        text = f"{len(self.test):,} test targets ({what})"
+        parts = []
+        if self.dropped.get("seen"):
+            parts.append(f"{self.dropped['seen']:,} already seen in training")
+        if self.dropped.get("unknown"):
+            parts.append(f"{self.dropped['unknown']:,} with a user or item unknown to training")
+        return text + ("; dropped " + ", ".join(parts) if parts else "")
 
 
 def _drop_unknown(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
@@ -34,11 +53,28 @@ def _drop_unknown(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     return test[known_users & known_items]
 
 
+def _drop_seen(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Test rows whose (user, item) pair does not occur in ``train``."""
+    seen = train[["user_id", "item_id"]].drop_duplicates().assign(_seen=True)
+    test = test.merge(seen, on=["user_id", "item_id"], how="left")
+    return test[test["_seen"].isna()].drop(columns="_seen")
+
+
+def _clean_test(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Drop test rows unknown to training, then those already seen in training; count both."""
+    n0 = len(test)
+    known = _drop_unknown(train, test)
+    fresh = _drop_seen(train, known)
+    return fresh.reset_index(drop=True), {"unknown": n0 - len(known), "seen": len(known) - len(fresh)}
+
+
 def leave_last_out(interactions: pd.DataFrame) -> Split:
     """Each user's last interaction (stable time order) is the test target; the rest is training.
 
     Users with a single interaction stay in training only. Test rows whose item never
-    occurs in training are dropped.
+    occurs in training are dropped, and so are test items the user already has in training
+    (as ``time_split`` and RecTools' splitters do: with viewed items filtered they can never
+    be hit). ``Split.dropped`` counts both.
     """
     order = sort_by_user_time(interactions)
     users = interactions["user_id"].to_numpy()[order]
@@ -48,8 +84,8 @@ def leave_last_out(interactions: pd.DataFrame) -> Split:
     mask = np.zeros(len(interactions), dtype=bool)
     mask[test_rows] = True
     train = interactions[~mask].reset_index(drop=True)
-    test = interactions[mask][["user_id", "item_id"]]
-    return Split(train, _drop_unknown(train, test).reset_index(drop=True), "last")
+    test, dropped = _clean_test(train, interactions[mask][["user_id", "item_id"]])
+    return Split(train, test, "last", dropped)
 
 
 def time_split(interactions: pd.DataFrame, test_days: int = 7) -> Split:
@@ -61,17 +97,13 @@ def time_split(interactions: pd.DataFrame, test_days: int = 7) -> Split:
     if test_days < 1:
         raise ConfigError({"test_days": f"must be at least 1, got {test_days}"})
     if len(interactions) == 0:
-        return Split(interactions, interactions[["user_id", "item_id"]], "time")
+        return Split(interactions, interactions[["user_id", "item_id"]], "time", {}, test_days)
     end = interactions["datetime"].max().normalize() + pd.Timedelta(days=1)
     start = end - pd.Timedelta(days=test_days)
     in_test = interactions["datetime"].to_numpy() >= np.datetime64(start)
     train = interactions[~in_test].reset_index(drop=True)
-    test = interactions[in_test][["user_id", "item_id"]].drop_duplicates()
-    test = _drop_unknown(train, test)
-    seen = train[["user_id", "item_id"]].drop_duplicates().assign(_seen=True)
-    test = test.merge(seen, on=["user_id", "item_id"], how="left")
-    test = test[test["_seen"].isna()].drop(columns="_seen")
-    return Split(train, test.reset_index(drop=True), "time")
+    test, dropped = _clean_test(train, interactions[in_test][["user_id", "item_id"]].drop_duplicates())
+    return Split(train, test, "time", dropped, test_days)
 
 
 def popularity(train: pd.DataFrame) -> pd.Series:

@@ -53,6 +53,20 @@ def test_leave_last_out_holds_out_each_users_last_known_item():
     split = leave_last_out(df)
     assert split.test.values.tolist() == [[1, 11]]
     assert len(split.train) == 4 and 3 in set(split.train.user_id)
+    assert split.dropped == {"unknown": 1, "seen": 0}
+
+
+def test_leave_last_out_drops_targets_already_seen_in_training_and_says_how_many():
+    df = frame([
+        (1, 10, "2021-01-01"), (1, 11, "2021-01-02"), (1, 10, "2021-01-03"),  # rewatch of 10: dropped
+        (2, 10, "2021-01-01"), (2, 11, "2021-01-02"),  # kept
+        (3, 11, "2021-01-01"), (3, 11, "2021-01-04"),  # rewatch of 11: dropped
+    ])
+    split = leave_last_out(df)
+    assert split.test.values.tolist() == [[2, 11]]
+    assert split.dropped == {"unknown": 0, "seen": 2}
+    assert "dropped 2 already seen in training" in split.describe()
+    assert "1 test targets" in split.describe()
 
 
 def test_time_split_drops_unknown_users_items_and_already_seen():
@@ -65,6 +79,8 @@ def test_time_split_drops_unknown_users_items_and_already_seen():
     ])
     split = time_split(df, test_days=3)
     assert split.test.values.tolist() == [[2, 11]]
+    assert split.dropped == {"unknown": 2, "seen": 1}
+    assert "the last 3 day(s)" in split.describe()
     assert split.train.datetime.max() < pd.Timestamp("2021-01-08")
     with pytest.raises(ConfigError):
         time_split(df, test_days=0)

@@ -633,7 +633,7 @@ class TrainPage(QWidget):
         self._evaluation_id += 1
         self.eval_box.setTitle(f"Hold-out evaluation ({holdout.describe()}, metrics @{holdout.k}) — scoring …")
         self.eval_message.setText(
-            f"{len(outcome.split.test):,} held-out interactions; Popular recommends the most watched items each user "
+            f"{outcome.split.describe()}. Popular recommends the most watched items each user "
             "has not seen. MeanPop: mean training popularity of the recommended items."
         )
         self.eval_model.set_frame(pd.DataFrame())
