@@ -176,7 +176,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         split = make_split(filtered.interactions, args.holdout, args.test_days)
         train_df, validator = split.train, make_validator(split)
         holdout = {"split": args.holdout, "test_days": args.test_days}
-        print(f"holding out {len(split.test):,} test interactions ({args.holdout} split)", file=sys.stderr)
+        print(f"holding out {split.describe()}", file=sys.stderr)
     try:
         result = fit(train_df, config, callback=_progress_printer(), report_every=1.0, filter_config=filters.to_dict(),
                      validator=validator if rank == 0 else None, validate_every=args.validate_every)
@@ -189,6 +189,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if rank != 0:
         return 0
     extra = {"data_dir": str(Path(args.data_dir).resolve()), "format": data.format, "holdout": holdout}
+    from .runs import data_fingerprint
+
+    result.model.data_fingerprint = data_fingerprint(filtered.interactions)
     save_checkpoint(result.model, args.out, extra=extra)
     model = result.model
     _record_run(model, result.seconds, filtered.interactions, str(Path(args.data_dir).resolve()), str(Path(args.out).resolve()))
@@ -229,7 +232,7 @@ def _record_run(model, seconds: float, interactions, source: str, checkpoint: st
 
     metrics = next((m for m in reversed(model.history.epoch_metrics) if m), {})
     record = RunRecord(
-        config=model.config.to_dict(), filter_config=model.filter_config, data_fingerprint=data_fingerprint(interactions),
+        config=model.config.to_dict(), filter_config=model.filter_config, data_fingerprint=model.data_fingerprint or data_fingerprint(interactions),
         data_source=source, history=model.history.to_dict(), metrics=metrics, device=model.device, seconds=seconds,
         checkpoint_path=checkpoint,
     )
@@ -243,11 +246,17 @@ def _record_run(model, seconds: float, interactions, source: str, checkpoint: st
 def _load_for_query(args: argparse.Namespace):  # noqa: ANN202
     from .checkpoint import load_checkpoint
     from .data import load_folder
-    from .recommend import recommender_for
+    from .model_data import check_data_match, filter_for_model
+    from .recommend import Recommender
+    from .sequences import UserHistories
 
     model, _extra = load_checkpoint(args.model)
     data = load_folder(args.data, fmt=args.format)
-    return data, recommender_for(model, data.interactions)
+    filtered = filter_for_model(model, data.interactions).interactions
+    warning = check_data_match(model, filtered).warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return data, Recommender(model, UserHistories.from_interactions(filtered))
 
 
 def _write_csv(frame, columns: Sequence[str]) -> None:  # noqa: ANN001

@@ -36,6 +36,7 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
         "n_sequences": int(model.n_sequences),
         "device": str(model.device),
         "epochs_done": int(model.epochs_done),
+        "data_fingerprint": str(model.data_fingerprint),
         "extra": dict(extra or {}),
     }
     directory = path.parent if str(path.parent) else Path(".")
@@ -91,5 +92,6 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
         n_sequences=int(payload.get("n_sequences", 0)),
         device=str(payload.get("device", "cpu")),
         epochs_done=int(payload.get("epochs_done", 0)),
+        data_fingerprint=str(payload.get("data_fingerprint", "")),
     )
     return model, dict(payload.get("extra", {}))

@@ -80,12 +80,15 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", sp
     """
     from .checkpoint import load_checkpoint
     from .data import load_folder
-    from .filters import FilterConfig, apply_filters
+    from .model_data import check_data_match, filter_for_model
     from .train import fit
 
     model, extra = load_checkpoint(model_path)
     data = load_folder(data_dir, fmt=fmt)
-    filtered = apply_filters(data.interactions, FilterConfig.from_dict(model.filter_config)).interactions
+    filtered = filter_for_model(model, data.interactions).interactions
+    warning = check_data_match(model, filtered).warning()
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     the_split = make_split(filtered, split, test_days)
     holdout = extra.get("holdout") or {}
     same_holdout = holdout.get("split") == split and (split != "time" or holdout.get("test_days") == test_days)

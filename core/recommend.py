@@ -166,7 +166,7 @@ def with_titles(frame: pd.DataFrame, items: pd.DataFrame | None, columns: Sequen
 
 def recommender_for(model: TrainedModel, interactions: pd.DataFrame, device: str = "cpu") -> Recommender:
     """A ``Recommender`` over ``interactions`` filtered with the model's own filter settings."""
-    from .filters import FilterConfig, apply_filters
+    from .model_data import filter_for_model
 
-    filtered = apply_filters(interactions, FilterConfig.from_dict(model.filter_config)).interactions
+    filtered = filter_for_model(model, interactions).interactions
     return Recommender(model, UserHistories.from_interactions(filtered), device=device)

@@ -103,6 +103,9 @@ class TrainedModel:
     epochs_done: int = 0
     #: how the training step ran: "cuda graph" (captured and replayed) or "eager"
     step_mode: str = "eager"
+    #: ``core.runs.data_fingerprint`` of the filtered interactions the model was trained from
+    #: (before any hold-out split); "" when unknown. Used to flag data opened with the model.
+    data_fingerprint: str = ""
 
 
 @dataclass

@@ -121,12 +121,23 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(title)
         side_layout.addWidget(self.sidebar, 1)
         side.setFixedWidth(190)
+        # Shown while the open data does not look like the model's own (AppState.data_warning).
+        self.data_banner = QLabel()
+        self.data_banner.setObjectName("dataBanner")
+        self.data_banner.setWordWrap(True)
+        self.data_banner.hide()
+        main = QWidget()
+        main_layout = QVBoxLayout(main)
+        main_layout.setContentsMargins(0, 0, 0, 0)
+        main_layout.setSpacing(0)
+        main_layout.addWidget(self.data_banner)
+        main_layout.addWidget(self.stack, 1)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(side)
-        layout.addWidget(self.stack, 1)
+        layout.addWidget(main, 1)
         self.setCentralWidget(central)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.sidebar.setCurrentRow(0)
@@ -273,6 +284,9 @@ class MainWindow(QMainWindow):
     def _model_changed(self) -> None:
         model = self.state.model
         self.save_checkpoint_action.setEnabled(model is not None)
+        warning = self.state.data_warning if model is not None else ""
+        self.data_banner.setText(f"⚠ {warning}" if warning else "")
+        self.data_banner.setVisible(bool(warning))
         if model is None:
             self.model_status.setText("No model")
         else:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import QObject, QStandardPaths, Signal
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.dataset import InteractionData
 from core.filters import FilterConfig, apply_filters
+from core.model_data import check_data_match, filter_for_model
 from core.sequences import UserHistories
 from core.train import TrainedModel
 
@@ -51,10 +53,20 @@ def filter_data(data: InteractionData, config: FilterConfig) -> Filtered:
     return Filtered(config, result, DataSummary.of(result.interactions))
 
 
-def model_histories(model: TrainedModel, data: InteractionData) -> UserHistories:
-    """User histories from ``data`` filtered with the model's own filter settings (worker thread)."""
-    config = FilterConfig.from_dict(model.filter_config) if model.filter_config else FilterConfig()
-    return UserHistories.from_interactions(apply_filters(data.interactions, config).interactions)
+@dataclass
+class ModelHistories:
+    """A model's user histories from the open data, and the warning when the data does not
+    look like the model's own (``core.model_data.DataMatch.warning``; "" when it does)."""
+
+    histories: UserHistories
+    warning: str = ""
+
+
+def model_histories(model: TrainedModel, data: InteractionData) -> ModelHistories:
+    """User histories from ``data`` filtered with the model's own filter settings, checked
+    against the model's catalog and data fingerprint (worker thread)."""
+    filtered = filter_for_model(model, data.interactions).interactions
+    return ModelHistories(UserHistories.from_interactions(filtered), check_data_match(model, filtered).warning())
 
 
 class Controller(QObject):
@@ -137,7 +149,7 @@ class Controller(QObject):
         self.runner.submit(
             "histories",
             lambda: model_histories(model, data),
-            lambda h: self.state.set_histories(h) if self.state.model is model else None,
+            lambda h: self.state.set_histories(h.histories, h.warning) if self.state.model is model else None,
             lambda exc: self.error.emit(exc, "Could not prepare user histories for the model."),
         )
 
@@ -146,14 +158,18 @@ class Controller(QObject):
         data = self.state.data
         self.message.emit(f"Opening checkpoint {path} …")
 
-        def work() -> tuple[TrainedModel, dict, UserHistories | None]:
+        def work() -> tuple[TrainedModel, dict, ModelHistories | None]:
             model, extra = load_checkpoint(path)
             return model, extra, (model_histories(model, data) if data is not None else None)
 
         self.runner.submit("checkpoint", work, lambda r: self._checkpoint_loaded(path, *r), lambda exc: self._checkpoint_failed(exc, path))
 
-    def _checkpoint_loaded(self, path: str, model: TrainedModel, extra: dict, histories: UserHistories | None) -> None:
-        self.state.set_model(model, histories, origin=f"checkpoint {Path(path).name}", source=str(extra.get("source") or ""))
+    def _checkpoint_loaded(self, path: str, model: TrainedModel, extra: dict, matched: ModelHistories | None) -> None:
+        histories = matched.histories if matched is not None else None
+        self.state.set_model(
+            model, histories, origin=f"checkpoint {Path(path).name}", source=str(extra.get("source") or ""),
+            data_warning=matched.warning if matched is not None else "",
+        )
         if histories is None:
             source = extra.get("source") or "the data it was trained on"
             self.message.emit(f"Opened {Path(path).name}. No data is loaded: open {source} for user recommendations; similar items work now.")

@@ -83,7 +83,8 @@ def record_run(pending: PendingRun, store: RunStore) -> RecordResult:
     """Fingerprint the data, save the checkpoint, add the run to ``store`` (worker thread)."""
     record = pending.record
     if pending.interactions is not None:
-        record.data_fingerprint = data_fingerprint(pending.interactions)
+        known = pending.model.data_fingerprint if pending.model is not None else ""
+        record.data_fingerprint = known or data_fingerprint(pending.interactions)
     checkpoint_error = ""
     if pending.model is not None:
         try:

@@ -60,6 +60,8 @@ class AppState(QObject):
         self.recommender: Recommender | None = None
         self.users = UserIndex(np.zeros(0, dtype=np.int64))
         self.model_has_data = False
+        #: why the open data may not be the model's own (shown as a banner); "" when it is
+        self.data_warning = ""
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -78,23 +80,27 @@ class AppState(QObject):
 
     # -- model ------------------------------------------------------------------------------
     def set_model(
-        self, model: TrainedModel | None, histories: UserHistories | None, origin: str = "", source: str = ""
+        self, model: TrainedModel | None, histories: UserHistories | None, origin: str = "", source: str = "",
+        data_warning: str = "",
     ) -> None:
         """Use ``model`` with ``histories`` (the filtered interactions it recommends from).
 
         ``histories`` may be None (no data loaded): similar items still work, user
-        recommendations wait for data.
+        recommendations wait for data. ``data_warning`` says why the data may not be the
+        model's own ("" when it is).
         """
         self.model = model
+        self.data_warning = data_warning
         self.model_origin = origin
         self.model_source = source
         self._build_recommender(histories)
         self.model_changed.emit()
 
-    def set_histories(self, histories: UserHistories | None) -> None:
+    def set_histories(self, histories: UserHistories | None, data_warning: str = "") -> None:
         """New user histories for the current model (data loaded after a checkpoint)."""
         if self.model is None:
             return
+        self.data_warning = data_warning
         self._build_recommender(histories)
         self.model_changed.emit()
 

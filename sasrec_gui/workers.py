@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from core.config import SASRecConfig
 from core.errors import TrainingError
 from core.evaluate import Split
+from core.runs import data_fingerprint
 from core.sequences import UserHistories
 from core.train import EpochReport, FitResult, StepReport, fit
 
@@ -260,6 +261,8 @@ class TrainWorker(QThread):
             )
             # recommendations use every interaction, held-out ones included
             histories = UserHistories.from_interactions(self._interactions) if result.model is not None else None
+            if result.model is not None:  # flags data opened later with this model (core.model_data)
+                result.model.data_fingerprint = data_fingerprint(self._interactions)
         except Exception as exc:  # noqa: BLE001 - shown in a dialog by the UI thread
             self.signals.failed.emit(exc)
             return
