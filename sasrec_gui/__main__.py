@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, PAGES, __version__
+from .platform_check import platform_problem
 
 if TYPE_CHECKING:
     from .app import MainWindow
@@ -143,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     import qasync
 
     args = build_parser().parse_args(argv)
+    problem = platform_problem()
+    if problem is not None:  # Qt would abort with a misleading hint
+        print(f"sasrec-gui: {problem}", file=sys.stderr)
+        return 1
     create_application()
     try:
         return int(qasync.run(run_app(args)) or 0)
