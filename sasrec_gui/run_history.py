@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 from PySide6.QtCore import QObject, Signal
 
-from core.checkpoint import save_checkpoint
+from core import experiment
 from core.config import SASRecConfig
 from core.errors import SasrecError
+from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, RecordResult, final_metrics
 from core.filters import FilterConfig
-from core.runs import RunRecord, RunStore, RunStoreError, data_fingerprint
+from core.runs import RunRecord, RunStore, RunStoreError
 from core.train import TrainedModel
 
 from .workers import Holdout, TaskRunner
@@ -34,9 +35,6 @@ from .workers import Holdout, TaskRunner
 CHECKPOINT_FOLDER = "checkpoints"
 #: Points per smoothed loss curve kept for the comparison plot (the full history stays in the database).
 CURVE_POINTS = 1500
-#: History keys the interface adds beside core's TrainingHistory fields.
-VALIDATION_KEY = "validation"
-STEPS_PER_EPOCH_KEY = "steps_per_epoch"
 
 
 # --------------------------------------------------------------------------- recording
@@ -50,17 +48,6 @@ class PendingRun:
     interactions: pd.DataFrame | None = None  # fingerprinted in the worker
     model: TrainedModel | None = None  # saved as the run's checkpoint
     checkpoint_extra: dict = field(default_factory=dict)
-
-
-@dataclass
-class RecordResult:
-    """How recording went: ``run_id`` is None when the database could not be written."""
-
-    record: RunRecord
-    run_id: int | None
-    checkpoint_error: str = ""
-    store_error: str = ""
-    db_path: str = ""
 
 
 def checkpoint_folder(store: RunStore) -> Path:
@@ -80,32 +67,13 @@ def new_checkpoint_path(folder: Path, now: float | None = None) -> Path:
 
 
 def record_run(pending: PendingRun, store: RunStore) -> RecordResult:
-    """Fingerprint the data, save the checkpoint, add the run to ``store`` (worker thread)."""
-    record = pending.record
-    if pending.interactions is not None:
-        known = pending.model.data_fingerprint if pending.model is not None else ""
-        record.data_fingerprint = known or data_fingerprint(pending.interactions)
-    checkpoint_error = ""
-    if pending.model is not None:
-        try:
-            folder = checkpoint_folder(store)
-            folder.mkdir(parents=True, exist_ok=True)
-            record.checkpoint_path = str(save_checkpoint(pending.model, new_checkpoint_path(folder), pending.checkpoint_extra))
-        except (OSError, SasrecError) as exc:
-            checkpoint_error = str(exc)
-    try:
-        run_id = store.add(record)
-    except RunStoreError as exc:  # core kept the run pending
-        return RecordResult(record, None, checkpoint_error, str(exc), str(store.path))
-    except OSError as exc:  # not even the pending file could be written
-        message = f"Cannot write the run history beside '{store.path}': {exc.strerror or exc}"
-        return RecordResult(record, None, checkpoint_error, message, str(store.path))
-    return RecordResult(record, run_id, checkpoint_error, "", str(store.path))
-
-
-def final_metrics(epoch_metrics: list[dict]) -> dict[str, float]:
-    """The last validation metrics of a run ({} when it never validated)."""
-    return dict(next((m for m in reversed(epoch_metrics) if m), {}))
+    """Fingerprint the data, save the checkpoint into the history's folder and add the run to
+    ``store`` with core's pipeline step (worker thread)."""
+    path = new_checkpoint_path(checkpoint_folder(store)) if pending.model is not None else None
+    return experiment.record_run(
+        pending.record, store, model=pending.model, checkpoint_path=path, extra=pending.checkpoint_extra,
+        interactions=pending.interactions,
+    )
 
 
 # --------------------------------------------------------------------------- reading

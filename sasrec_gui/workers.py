@@ -16,11 +16,10 @@ import pandas as pd
 import torch
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
+from core import experiment
 from core.config import SASRecConfig
-from core.errors import TrainingError
-from core.evaluate import Split
-from core.runs import data_fingerprint
-from core.sequences import UserHistories
+from core.experiment import HOLDOUT_SCHEMES, ExperimentOutcome, Holdout
+from core.filters import FilterConfig
 from core.train import EpochReport, FitResult, StepReport, fit
 
 QUEUED = Qt.ConnectionType.QueuedConnection
@@ -153,50 +152,8 @@ class TaskRunner(QObject):
 # --------------------------------------------------------------------------- training
 
 
-HOLDOUT_SCHEMES = ("last", "time")
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Validation during training: hold out a split, validate every ``every`` epochs at ``k``.
-
-    ``scheme``: "last" (each user's last interaction) or "time" (the last ``test_days`` days).
-    """
-
-    scheme: str = "last"
-    test_days: int = 7
-    every: int = 1
-    k: int = 10
-
-    def to_dict(self) -> dict[str, Any]:
-        """As stored with runs and checkpoints ("split" is core's name for the scheme)."""
-        return {"split": self.scheme, "test_days": int(self.test_days), "every": int(self.every), "k": int(self.k)}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Holdout | None":
-        """The inverse of ``to_dict``; None for no hold-out (or an unknown scheme)."""
-        data = data or {}
-        scheme = data.get("split") or data.get("scheme")
-        if scheme not in HOLDOUT_SCHEMES:
-            return None
-        return cls(str(scheme), int(data.get("test_days", 7)), int(data.get("every", 1)), int(data.get("k", 10)))
-
-    def describe(self) -> str:
-        return "leave last out" if self.scheme == "last" else f"last {self.test_days} day(s)"
-
-
-@dataclass
-class TrainingOutcome:
-    """A finished or stopped run: the fit result and the user histories to recommend from.
-
-    With a hold-out, ``split`` is the split the model was trained (``split.train``) and
-    validated (``split.test``) on; the histories still come from all the interactions.
-    """
-
-    result: FitResult
-    histories: UserHistories | None
-    split: Split | None = None
-    holdout: Holdout | None = None
+#: The training outcome is core's (``core.experiment.ExperimentOutcome``).
+TrainingOutcome = ExperimentOutcome
 
 
 class TrainSignals(QObject):
@@ -226,11 +183,9 @@ class TrainWorker(QThread):
         super().__init__(parent)
         self.signals = TrainSignals()
         self._interactions = interactions
-        self._config = config
-        self._filter_config = dict(filter_config or {})
+        self._experiment = experiment.Experiment(config, FilterConfig.from_dict(filter_config or {}), holdout)
         self._report_every = report_every
         self._fit = fit_fn
-        self._holdout = holdout
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -243,46 +198,23 @@ class TrainWorker(QThread):
 
     def run(self) -> None:  # worker thread
         previous_threads = torch.get_num_threads()
-        if _trains_on_cpu(self._config.device):
+        if _trains_on_cpu(self._experiment.config.device):
             torch.set_num_threads(cpu_threads_for_training())
         try:
-            train, split, validation = self._interactions, None, {}
-            if self._holdout is not None:
-                split, validation = self._prepare_holdout(self._holdout)
-                train = split.train
-            result = self._fit(
-                train,
-                self._config,
+            outcome = experiment.train(
+                self._interactions,
+                self._experiment,
                 callback=self._report,
                 should_stop=self._stop.is_set,
                 report_every=self._report_every,
-                filter_config=self._filter_config,
-                **validation,
+                fit_fn=self._fit,
             )
-            # recommendations use every interaction, held-out ones included
-            histories = UserHistories.from_interactions(self._interactions) if result.model is not None else None
-            if result.model is not None:  # flags data opened later with this model (core.model_data)
-                result.model.data_fingerprint = data_fingerprint(self._interactions)
         except Exception as exc:  # noqa: BLE001 - shown in a dialog by the UI thread
             self.signals.failed.emit(exc)
             return
         finally:
             torch.set_num_threads(previous_threads)
-        outcome = TrainingOutcome(result, histories, split, self._holdout)
-        (self.signals.cancelled if result.cancelled else self.signals.finished).emit(outcome)
-
-    def _prepare_holdout(self, holdout: Holdout) -> tuple[Split, dict[str, Any]]:
-        """The split and ``fit``'s validation arguments (worker thread: splitting sorts every row)."""
-        from core.evaluate_model import make_split, make_validator
-
-        split = make_split(self._interactions, holdout.scheme, holdout.test_days)
-        if len(split.test) == 0:
-            where = "each user's last interaction" if holdout.scheme == "last" else f"the last {holdout.test_days} day(s)"
-            raise TrainingError(
-                f"The hold-out ({where}) leaves no test interaction whose user and item also occur in training: "
-                "nothing to validate on. Choose another hold-out or turn validation off."
-            )
-        return split, {"validator": make_validator(split, holdout.k), "validate_every": holdout.every}
+        (self.signals.cancelled if outcome.result.cancelled else self.signals.finished).emit(outcome)
 
     def _report(self, report: StepReport | EpochReport) -> None:
         if isinstance(report, StepReport):

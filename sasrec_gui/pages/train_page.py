@@ -34,15 +34,16 @@ from dataclasses import fields
 import pandas as pd
 
 import core.config as core_config
+from core import experiment
+from core.experiment import Experiment
 from core.config import LOSSES, SASRecConfig
-from core.runs import RunRecord
 from core.train import EpochReport, StepReport, TrainedModel, available_devices
 
 from .. import __version__
 from ..form import FloatEdit, ValidatedForm
 from ..frame_model import Column, FrameModel, fixed
 from ..loss_plot import LossPlot
-from ..run_history import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, PendingRun, RecordResult, RunHistory, final_metrics
+from ..run_history import PendingRun, RecordResult, RunHistory
 from ..state import AppState
 from ..summary import DataSummary
 from ..training import TrainingSession, format_seconds
@@ -50,6 +51,8 @@ from ..widgets import MessageLine, make_table, page_header
 from ..workers import Holdout, TaskRunner, TrainingOutcome
 
 UI_REFRESH_MS = 250
+#: The run history's status for each way a training session ends.
+RUN_STATUS = {"finished": "finished", "cancelled": "stopped", "failed": "failed"}
 #: Recording and evaluating a finished run start this long after it ended, so that the plot's
 #: final full draw (queued when the run ends) does not compete with them for the GIL.
 AFTER_RUN_DELAY_MS = 10
@@ -256,12 +259,8 @@ class ValidationForm(ValidatedForm):
 class RunContext:
     """What a run was started with, kept until it is recorded."""
 
-    config: SASRecConfig
+    experiment: Experiment
     interactions: pd.DataFrame
-    filter_config: dict
-    source: str
-    source_format: str
-    holdout: Holdout | None
 
 
 class TrainPage(QWidget):
@@ -475,8 +474,8 @@ class TrainPage(QWidget):
         self._hide_evaluation()
         loaded = self.state.loaded
         self._run = RunContext(
-            config, filtered.result.interactions, filtered.config.to_dict(),
-            loaded.folder if loaded else "", loaded.data.format if loaded else "", holdout,
+            Experiment(config, filtered.config, holdout, loaded.folder if loaded else "", loaded.data.format if loaded else ""),
+            filtered.result.interactions,
         )
         self.session.start(filtered.result.interactions, config, filtered.config.to_dict(), holdout)
         self._ui_timer.start()
@@ -570,27 +569,16 @@ class TrainPage(QWidget):
         run, self._run = self._run, None
         if run is None:
             return
-        if kind == "failed":
-            model, history, seconds, device = None, self.session.history, self.session.seconds, run.config.device
+        model = None if kind == "failed" else payload.result.model  # type: ignore[attr-defined]
+        if model is None:  # failed, or stopped before the first epoch ended: what the worker reported
+            history, seconds, device = self.session.history, self.session.seconds, run.experiment.config.device
         else:
-            outcome: TrainingOutcome = payload  # type: ignore[assignment]
-            model = outcome.result.model
-            if model is None:
-                return  # stopped before the first epoch ended: there is nothing to keep
-            history, seconds, device = model.history, outcome.result.seconds, model.device
-        stored = history.to_dict()
-        stored[STEPS_PER_EPOCH_KEY] = int(self.session.steps_per_epoch)
-        if run.holdout is not None:
-            stored[VALIDATION_KEY] = run.holdout.to_dict()
-        record = RunRecord(
-            config=run.config.to_dict(), filter_config=dict(run.filter_config), data_fingerprint="",
-            data_source=run.source, history=stored, metrics=final_metrics(history.epoch_metrics),
-            device=str(device), seconds=float(seconds), status=kind,
+            history, seconds, device = model.history, payload.result.seconds, model.device  # type: ignore[attr-defined]
+        record = experiment.run_record(
+            run.experiment, status=RUN_STATUS[kind], history=history, seconds=seconds, device=str(device),
+            steps_per_epoch=self.session.steps_per_epoch, data_fingerprint=model.data_fingerprint if model else "",
         )
-        extra = {
-            "app": f"SASRec Studio {__version__}", "source": run.source, "source_format": run.source_format,
-            "holdout": run.holdout.to_dict() if run.holdout else {},
-        }
+        extra = experiment.checkpoint_extra(run.experiment, app=f"SASRec Studio {__version__}")
         pending = PendingRun(record, run.interactions, model, extra)
         self._later(lambda: self.run_history.record(pending, blocking=self._closing))
 

@@ -1,0 +1,276 @@
+"""The one experiment pipeline: data -> filters -> hold-out split -> validator -> fit ->
+histories -> checkpoint -> run record.
+
+The CLI (``python -m core train``) and the app's training worker both call these steps;
+neither re-implements one. The app runs them on different threads (filtering while the user
+edits filters, training in a worker, recording after the plot's last draw), so the pipeline
+is a handful of functions rather than one call:
+
+1. ``filter_data(data, filters)``: the notebook's filters (``core.filters``).
+2. ``train(filtered, experiment, ...)``: split off the hold-out, build the validator, fit,
+   and build the user histories (held-out interactions included) -> ``ExperimentOutcome``.
+3. ``run_record(experiment, ...)`` and ``record_run(...)``: the run history entry and the
+   model's checkpoint (``core.runs``, ``core.checkpoint``); a run record never gets lost.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .checkpoint import save_checkpoint
+from .config import SASRecConfig
+from .dataset import InteractionData
+from .errors import SasrecError, TrainingError
+from .evaluate import Split
+from .filters import FilterConfig, FilterResult, apply_filters
+from .runs import RunRecord, RunStore, RunStoreError, data_fingerprint
+from .sequences import UserHistories
+from .train import FitResult, ProgressCallback, TrainedModel, TrainingHistory, fit
+
+HOLDOUT_SCHEMES = ("last", "time")
+#: History keys the pipeline stores beside ``TrainingHistory``'s own fields.
+VALIDATION_KEY = "validation"
+STEPS_PER_EPOCH_KEY = "steps_per_epoch"
+#: How a run ended, as stored in the run history.
+STATUSES = ("finished", "stopped", "failed")
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Validation during training: hold out a split, validate every ``every`` epochs at ``k``.
+
+    ``scheme``: "last" (each user's last interaction, leave-one-out) or "time" (the last
+    ``test_days`` days).
+    """
+
+    scheme: str = "last"
+    test_days: int = 7
+    every: int = 1
+    k: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored with runs and checkpoints ("split" is core's name for the scheme)."""
+        return {"split": self.scheme, "test_days": int(self.test_days), "every": int(self.every), "k": int(self.k)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Holdout | None":
+        """The inverse of ``to_dict``; None for no hold-out (or an unknown scheme)."""
+        data = data or {}
+        scheme = data.get("split") or data.get("scheme")
+        if scheme not in HOLDOUT_SCHEMES:
+            return None
+        return cls(str(scheme), int(data.get("test_days", 7)), int(data.get("every", 1)), int(data.get("k", 10)))
+
+    def describe(self) -> str:
+        return "leave last out" if self.scheme == "last" else f"last {self.test_days} day(s)"
+
+
+@dataclass
+class Experiment:
+    """What one run trains: settings, the filters its data went through, the hold-out, and
+    where the data came from (a path and a format name, for the record)."""
+
+    config: SASRecConfig
+    filter_config: FilterConfig
+    holdout: Holdout | None = None
+    source: str = ""
+    source_format: str = ""
+
+
+@dataclass
+class ExperimentOutcome:
+    """A finished or stopped run: the fit result and the user histories to recommend from.
+
+    With a hold-out, ``split`` is the split the model was trained (``split.train``) and
+    validated (``split.test``) on; the histories still come from all the interactions.
+    ``data_fingerprint`` is that of the filtered interactions (before the split).
+    """
+
+    result: FitResult
+    histories: UserHistories | None
+    split: Split | None = None
+    holdout: Holdout | None = None
+    data_fingerprint: str = ""
+
+    @property
+    def status(self) -> str:
+        return "stopped" if self.result.cancelled else "finished"
+
+
+@dataclass
+class RecordResult:
+    """How recording went: ``run_id`` is None when the database could not be written (the run
+    is then kept pending by ``RunStore``)."""
+
+    record: RunRecord
+    run_id: int | None
+    checkpoint_error: str = ""
+    store_error: str = ""
+    db_path: str = ""
+
+
+def filter_data(data: InteractionData, filters: FilterConfig) -> FilterResult:
+    """Step 1: the filters, with a per-step report (``core.filters.apply_filters``)."""
+    return apply_filters(data.interactions, filters)
+
+
+def prepare_holdout(interactions: pd.DataFrame, holdout: Holdout) -> tuple[Split, dict[str, Any]]:
+    """The split and ``fit``'s validation arguments (``validator``, ``validate_every``).
+
+    Raises ``TrainingError`` when the split leaves nothing to validate on.
+    """
+    from .evaluate_model import make_split, make_validator
+
+    split = make_split(interactions, holdout.scheme, holdout.test_days)
+    if len(split.test) == 0:
+        where = "each user's last interaction" if holdout.scheme == "last" else f"the last {holdout.test_days} day(s)"
+        raise TrainingError(
+            f"The hold-out ({where}) leaves no test interaction whose user and item also occur in training: "
+            "nothing to validate on. Choose another hold-out or turn validation off."
+        )
+    return split, {"validator": make_validator(split, holdout.k), "validate_every": holdout.every}
+
+
+def train(
+    interactions: pd.DataFrame,
+    experiment: Experiment,
+    *,
+    callback: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    report_every: float = 0.1,
+    validate: bool = True,
+    on_split: Callable[[Split], None] | None = None,
+    fit_fn: Callable[..., FitResult] = fit,
+) -> ExperimentOutcome:
+    """Step 2: split off the hold-out, fit on the rest, build the histories.
+
+    ``interactions``: the filtered interactions (``filter_data(...).interactions``).
+    ``validate=False`` splits but skips validation (DDP ranks other than 0). ``on_split`` is
+    told the split before training starts (for a progress line). Errors: those of ``fit``
+    (``TrainingError``, ``OutOfMemoryError``, ``ConfigError``) and ``prepare_holdout``.
+    """
+    train_df, split, validation = interactions, None, {}
+    if experiment.holdout is not None:
+        split, validation = prepare_holdout(interactions, experiment.holdout)
+        train_df = split.train
+        if not validate:
+            validation = {}
+        if on_split is not None:
+            on_split(split)
+    result = fit_fn(
+        train_df,
+        experiment.config,
+        callback=callback,
+        should_stop=should_stop,
+        report_every=report_every,
+        filter_config=experiment.filter_config.to_dict(),
+        **validation,
+    )
+    histories, fingerprint = None, ""
+    if result.model is not None:
+        # recommendations use every interaction, held-out ones included
+        histories = UserHistories.from_interactions(interactions)
+        fingerprint = data_fingerprint(interactions)
+        result.model.data_fingerprint = fingerprint  # flags other data opened with it (core.model_data)
+    return ExperimentOutcome(result, histories, split, experiment.holdout, fingerprint)
+
+
+def stored_history(history: TrainingHistory, experiment: Experiment, steps_per_epoch: int) -> dict[str, Any]:
+    """The history as the run history stores it: ``TrainingHistory.to_dict()`` plus the
+    steps per epoch and the hold-out."""
+    stored = history.to_dict()
+    stored[STEPS_PER_EPOCH_KEY] = int(steps_per_epoch)
+    if experiment.holdout is not None:
+        stored[VALIDATION_KEY] = experiment.holdout.to_dict()
+    return stored
+
+
+def final_metrics(epoch_metrics: list[dict]) -> dict[str, float]:
+    """The last validation metrics of a run ({} when it never validated)."""
+    return dict(next((m for m in reversed(epoch_metrics) if m), {}))
+
+
+def run_record(
+    experiment: Experiment,
+    *,
+    status: str,
+    history: TrainingHistory,
+    seconds: float,
+    device: str,
+    steps_per_epoch: int,
+    data_fingerprint: str = "",
+    checkpoint_path: str = "",
+) -> RunRecord:
+    """Step 3a: the run history's record of one run (the same fields from the CLI and the app)."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown run status {status!r}; expected one of {STATUSES}")
+    return RunRecord(
+        config=experiment.config.to_dict(),
+        filter_config=experiment.filter_config.to_dict(),
+        data_fingerprint=data_fingerprint,
+        data_source=experiment.source,
+        history=stored_history(history, experiment, steps_per_epoch),
+        metrics=final_metrics(history.epoch_metrics),
+        device=str(device),
+        seconds=float(seconds),
+        checkpoint_path=checkpoint_path,
+        status=status,
+    )
+
+
+def checkpoint_extra(experiment: Experiment, app: str = "") -> dict[str, Any]:
+    """What a checkpoint records beside the model: data source, format and hold-out."""
+    extra: dict[str, Any] = {
+        "source": experiment.source,
+        "source_format": experiment.source_format,
+        "holdout": experiment.holdout.to_dict() if experiment.holdout else {},
+    }
+    if app:
+        extra["app"] = app
+    return extra
+
+
+def record_run(
+    record: RunRecord,
+    store: RunStore,
+    *,
+    model: TrainedModel | None = None,
+    checkpoint_path: str | Path | None = None,
+    extra: dict[str, Any] | None = None,
+    interactions: pd.DataFrame | None = None,
+) -> RecordResult:
+    """Step 3b: save ``model`` to ``checkpoint_path`` (when both are given) and add ``record``
+    to ``store``. Never raises for a checkpoint or store problem: the result says what failed,
+    and ``RunStore`` keeps an unwritable run pending. ``interactions`` are fingerprinted when
+    the record has no fingerprint yet.
+    """
+    if not record.data_fingerprint:
+        known = model.data_fingerprint if model is not None else ""
+        if known or interactions is not None:
+            record.data_fingerprint = known or data_fingerprint(interactions)
+    checkpoint_error = ""
+    if model is not None and checkpoint_path is not None:
+        try:
+            Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)
+            record.checkpoint_path = str(save_checkpoint(model, checkpoint_path, extra))
+        except (OSError, SasrecError) as exc:
+            checkpoint_error = str(exc)
+    try:
+        run_id = store.add(record)
+    except RunStoreError as exc:
+        return RecordResult(record, None, checkpoint_error, str(exc), str(store.path))
+    except OSError as exc:  # not even the pending file could be written
+        message = f"Cannot write the run history beside '{store.path}': {exc.strerror or exc}"
+        return RecordResult(record, None, checkpoint_error, message, str(store.path))
+    return RecordResult(record, run_id, checkpoint_error, "", str(store.path))
+
+
+__all__ = [
+    "Experiment", "ExperimentOutcome", "Holdout", "HOLDOUT_SCHEMES", "RecordResult", "STATUSES",
+    "STEPS_PER_EPOCH_KEY", "VALIDATION_KEY", "checkpoint_extra", "filter_data", "final_metrics",
+    "prepare_holdout", "record_run", "run_record", "stored_history", "train",
+]
