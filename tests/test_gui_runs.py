@@ -241,3 +241,18 @@ def test_a_failed_run_is_recorded_with_its_status(make_window, open_demo, qtbot,
     runs_page.select_runs([run.run_id])
     assert not runs_page.open_button.isEnabled() and runs_page.use_button.isEnabled()
     assert runs_page.table_model.value(0, "status") == "failed"
+
+
+def test_a_run_stopped_before_its_first_epoch_is_recorded_as_stopped(window, open_demo, qtbot, run_home) -> None:  # noqa: ANN001
+    open_demo(window)
+    page = window.train_page
+    page.form.set_config({**GUI_TINY_CONFIG, "epochs": 3, "batch_size": 1})  # hundreds of steps in epoch 1
+    with qtbot.waitSignal(page.session.progress, timeout=30_000):
+        assert page.start_training()
+    with qtbot.waitSignal(page.session.ended, timeout=10_000) as ended:
+        page.stop_training()
+    assert ended.args[1].result.model is None
+    (run,) = _wait_recorded(qtbot, 1)
+    assert run.status == "stopped" and run.checkpoint_path == "" and run.history["step_losses"]
+    assert run.history["epoch_losses"] == [] and run.data_fingerprint
+    assert _show_runs(window, qtbot, 1).table_model.value(0, "status") == "stopped"
