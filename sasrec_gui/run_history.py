@@ -222,7 +222,8 @@ def delete_runs(store: RunStore, run_ids: list[int], checkpoints: list[str]) -> 
 
 HOLDOUT_FIELDS = ("holdout", "validate_every", "k")
 SOURCE_FIELDS = ("data", "fingerprint")
-RESULT_FIELDS = ("status", "epochs_done", "final_loss", "seconds", "device")
+#: Result rows of the comparison; "trained_on" is where the run ran (the ``device`` setting may say "auto").
+RESULT_FIELDS = ("status", "epochs_done", "final_loss", "seconds", "trained_on")
 
 
 def _config_fields() -> list[str]:
@@ -264,7 +265,7 @@ def result_values(view: RunView) -> dict[str, Any]:
         "final_loss": epoch_losses[-1] if epoch_losses else None,
     }
     values.update({k: v for k, v in sorted(r.metrics.items())})
-    values.update({"seconds": round(float(r.seconds), 1), "device": r.device})
+    values.update({"seconds": round(float(r.seconds), 1), "trained_on": r.device})
     return values
 
 

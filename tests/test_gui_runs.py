@@ -137,6 +137,7 @@ def test_runs_page_compares_reuses_opens_and_deletes(window, open_demo, train, q
     assert "seed" not in keys and "final_loss" in keys  # only differences by default; outcome always
     page.only_differences.setChecked(False)
     keys = compare.row_keys()
+    assert len(keys) == len(set(keys)) and {"device", "trained_on"} <= set(keys)  # one row per name
     assert {"seed", "min_item_freq", "data"} <= set(keys)
     assert compare.data(compare.index(keys.index("seed"), 1), Qt.ItemDataRole.FontRole) is None
     assert "2 runs selected: 5 setting(s) differ" in page.selection_label.text()

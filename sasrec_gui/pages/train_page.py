@@ -318,7 +318,6 @@ class TrainPage(QWidget):
         form_layout = QVBoxLayout(form_box)
         form_layout.setContentsMargins(0, 0, 6, 0)
         form_layout.addWidget(self.form)
-        form_layout.addWidget(self.defaults_button, 0, Qt.AlignmentFlag.AlignRight)
         self.validation = ValidationForm()
         form_layout.addWidget(self.validation)
         form_layout.addStretch(1)
@@ -327,7 +326,8 @@ class TrainPage(QWidget):
         scroll.setWidget(form_box)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(form_box.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
-        buttons = QHBoxLayout()
+        buttons = QHBoxLayout()  # outside the scroll area: never scrolled half out of view
+        buttons.addWidget(self.defaults_button)
         buttons.addWidget(self.train_button, 1)
         buttons.addWidget(self.stop_button, 1)
         left = QWidget()
