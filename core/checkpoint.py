@@ -13,13 +13,49 @@ import numpy as np
 import torch
 
 from .config import SASRecConfig
+from .filters import FilterConfig
 from .errors import CheckpointError
 from .model import SASRec
 from .sequences import ItemIdMap
 from .train import TrainedModel, TrainingHistory
 
 FORMAT_NAME = "sasrec-studio-checkpoint"
-FORMAT_VERSION = 1
+#: The newest format. Version 1 stores the item ids as an int64 tensor; version 2 stores
+#: text item ids as a list of str (no pickle either way). A model with integer item ids is
+#: still written as version 1, byte for byte the old format, so older builds read it; both
+#: versions are read.
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
+
+
+def _item_ids_payload(external: np.ndarray) -> torch.Tensor | list[str]:
+    """External item ids as stored: an int64 tensor, or a list of str for text ids."""
+    if external.dtype == object:
+        return [str(v) for v in external.tolist()]
+    return torch.from_numpy(np.asarray(external, dtype=np.int64).copy())
+
+
+def _item_ids_from_payload(value: object) -> np.ndarray:
+    """The stored item ids back as an id array (int64, or object of str); ``TypeError`` otherwise."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype != torch.int64 or value.dim() != 1:
+            raise TypeError(f"item_ids must be a 1-D int64 tensor, got {value.dtype} with shape {tuple(value.shape)}")
+        return value.numpy()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        ids = np.empty(len(value), dtype=object)
+        ids[:] = value
+        return ids
+    raise TypeError("item_ids must be an int64 tensor or a list of text ids")
+
+
+def _check_finite(module: SASRec, path: Path) -> None:
+    """Refuse weights holding NaN or infinity (the training that wrote them diverged)."""
+    bad = [name for name, value in module.state_dict().items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if bad:
+        raise CheckpointError(
+            f"'{path}' holds NaN or infinite weights ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}): the training "
+            "that wrote it diverged; retrain with a lower learning rate"
+        )
 
 
 def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | None = None) -> Path:
@@ -27,10 +63,10 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
     path = Path(path)
     payload = {
         "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
+        "version": 2 if model.item_map.text_ids else 1,
         "config": model.config.to_dict(),
         "filter_config": dict(model.filter_config),
-        "item_ids": torch.from_numpy(np.asarray(model.item_map.external, dtype=np.int64).copy()),
+        "item_ids": _item_ids_payload(model.item_map.external),
         "state_dict": {k: v.detach().cpu() for k, v in model.module.state_dict().items()},
         "history": model.history.to_dict(),
         "n_sequences": int(model.n_sequences),
@@ -42,17 +78,20 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise CheckpointError(f"Cannot save checkpoint: folder '{directory}' does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
-        raise CheckpointError(f"Cannot save checkpoint to '{path}': {exc.strerror or exc}") from exc
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as RuntimeError
+        # name the target, never the temporary file the OS error is about
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(f"Cannot save checkpoint to '{path}': {reason[:200]}") from exc
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
 
@@ -72,14 +111,25 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"'{path}' is not a SASRec Studio checkpoint.")
     version = payload.get("version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"'{path}' has checkpoint format version {version}; this build reads version {FORMAT_VERSION}.")
+    if version not in READ_VERSIONS:
+        raise CheckpointError(
+            f"'{path}' has checkpoint format version {version}; this build reads versions "
+            f"{', '.join(map(str, READ_VERSIONS))}."
+        )
     try:
         config = SASRecConfig.from_dict(payload["config"])
-        config.validate()
-        item_ids = payload["item_ids"].numpy()
+        problems = config.errors()
+        if payload.get("filter_config"):
+            problems.update(FilterConfig.from_dict(payload["filter_config"]).errors())
+        if problems:
+            raise CheckpointError(
+                f"'{path}' holds invalid settings ({'; '.join(f'{k}: {v}' for k, v in problems.items())}): "
+                "it was edited or written by another program; retrain the model"
+            )
+        item_ids = _item_ids_from_payload(payload["item_ids"])
         module = SASRec(len(item_ids) - 1, config)
         module.load_state_dict(payload["state_dict"], strict=True)
+        _check_finite(module, path)
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"'{path}' does not match the model it describes: {str(exc).splitlines()[0][:300]}") from exc
     module.eval()

@@ -5,10 +5,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-#: Columns every interactions frame has, with their dtypes.
+#: Columns every interactions frame has, with their dtypes. Ids are "int64" when every id
+#: of the column is a whole number that fits in 64 bits, else "str" (text exactly as given;
+#: numpy arrays of them are ``object`` arrays of ``str``). See ``core.ids``; users and
+#: items are independent.
 REQUIRED_COLUMNS: dict[str, str] = {
-    "user_id": "int64",
-    "item_id": "int64",
+    "user_id": "int64 or str",
+    "item_id": "int64 or str",
     "datetime": "datetime64[ns]",
     "weight": "float32",
 }
@@ -23,8 +26,9 @@ class InteractionData:
     """Interactions plus optional item and user tables, as loaded from one source.
 
     ``interactions`` has ``REQUIRED_COLUMNS`` (weight defaults to 1.0) and any of
-    ``OPTIONAL_COLUMNS``. ``items`` (if any) has ``item_id`` (int64, unique) and KION's
-    item columns that the source provides; ``users`` (if any) has ``user_id`` (int64, unique).
+    ``OPTIONAL_COLUMNS``. ``items`` (if any) has ``item_id`` (unique, the same kind as the
+    interactions' item ids: int64 or str) and KION's item columns that the source provides;
+    ``users`` (if any) has ``user_id`` (unique, the interactions' kind).
     """
 
     interactions: pd.DataFrame

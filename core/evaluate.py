@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .ids import as_id_array
 from .sequences import sort_by_user_time
 
 METRICS = ("HR", "Recall", "NDCG", "MAP", "MRR", "Coverage", "MeanPop")
@@ -112,10 +113,10 @@ def popularity(train: pd.DataFrame) -> pd.Series:
     return counts.sort_values(ascending=False, kind="stable")
 
 
-def popular_recommendations(train: pd.DataFrame, users: Sequence[int], k: int, filter_viewed: bool = True) -> pd.DataFrame:
+def popular_recommendations(train: pd.DataFrame, users: Sequence[int | str], k: int, filter_viewed: bool = True) -> pd.DataFrame:
     """Popularity baseline: the most popular items each user has not seen (when ``filter_viewed``)."""
     ranking = popularity(train).index.to_numpy()
-    users = np.asarray(users, dtype=np.int64)
+    users = as_id_array(users)
     if not filter_viewed:
         top = ranking[:k]
         return pd.DataFrame({

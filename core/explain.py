@@ -13,7 +13,7 @@ from .recommend import Recommender
 from .sequences import PAD
 
 
-def session_items(recommender: Recommender, user_id: int) -> np.ndarray:
+def session_items(recommender: Recommender, user_id: int | str) -> np.ndarray:
     """External ids of the items the model sees for ``user_id`` (last maxlen known items, oldest first)."""
     known = recommender.known_items(user_id)
     if len(known) == 0:
@@ -29,7 +29,7 @@ def _session_tensor(recommender: Recommender, items: np.ndarray) -> torch.Tensor
 
 
 @torch.no_grad()
-def attention_maps(recommender: Recommender, user_id: int) -> tuple[list[np.ndarray], np.ndarray]:
+def attention_maps(recommender: Recommender, user_id: int | str) -> tuple[list[np.ndarray], np.ndarray]:
     """Per block, the (heads, n, n) attention of the user's session with PAD positions removed,
     and the session's external item ids (rows attend to columns; causal). As in RecTools,
     PAD keys are not masked, so a row's weights on real items can sum to less than 1."""
@@ -40,7 +40,7 @@ def attention_maps(recommender: Recommender, user_id: int) -> tuple[list[np.ndar
 
 
 @torch.no_grad()
-def attention_contributions(recommender: Recommender, user_id: int) -> pd.DataFrame:
+def attention_contributions(recommender: Recommender, user_id: int | str) -> pd.DataFrame:
     """History items ranked by the attention the last position pays them, averaged over heads
     (columns item_id, attention_block_1.., attention = mean over blocks), strongest first."""
     maps, items = attention_maps(recommender, user_id)
@@ -52,7 +52,7 @@ def attention_contributions(recommender: Recommender, user_id: int) -> pd.DataFr
 
 
 @torch.no_grad()
-def leave_one_out_contributions(recommender: Recommender, user_id: int, item_id: int) -> pd.DataFrame:
+def leave_one_out_contributions(recommender: Recommender, user_id: int | str, item_id: int | str) -> pd.DataFrame:
     """For a recommended ``item_id``: how much its score drops when each history item is left
     out of the session (columns item_id, position, score_drop), biggest drop first."""
     target = int(recommender.item_map.to_internal([item_id])[0])
@@ -89,7 +89,7 @@ def embedding_map(recommender: Recommender) -> pd.DataFrame:
     return pd.DataFrame({"item_id": recommender.item_map.external[1:], "x": xy[:, 0], "y": xy[:, 1]})
 
 
-def primary_genre(items: pd.DataFrame | None, item_ids: Iterable[int]) -> pd.Series:
+def primary_genre(items: pd.DataFrame | None, item_ids: Iterable[int | str]) -> pd.Series:
     """The first listed genre of each item ("unknown" when missing), indexed like ``item_ids``."""
     ids = pd.Index(list(item_ids))
     if items is None or "genres" not in items.columns:
@@ -99,7 +99,7 @@ def primary_genre(items: pd.DataFrame | None, item_ids: Iterable[int]) -> pd.Ser
     return first.where(first != "", "unknown")
 
 
-def genre_mix(items: pd.DataFrame | None, item_ids: Iterable[int]) -> pd.Series:
+def genre_mix(items: pd.DataFrame | None, item_ids: Iterable[int | str]) -> pd.Series:
     """Share of each genre over ``item_ids`` (an item with g genres adds 1/g to each), largest first."""
     ids = list(item_ids)
     if items is None or "genres" not in items.columns or not ids:

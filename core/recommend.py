@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from .dataset import TITLE_COLUMNS
 from .errors import UnknownItemError, UnknownUserError
+from .ids import as_id_array, is_text_ids, query_ids, to_kind
 from .sequences import PAD, UserHistories, padded_last_items
 from .train import TrainedModel
 
@@ -44,14 +45,14 @@ class Recommender:
     def item_map(self):  # noqa: ANN201 - ItemIdMap
         return self.model.item_map
 
-    def known_items(self, user_id: int) -> np.ndarray:
+    def known_items(self, user_id: int | str) -> np.ndarray:
         """The user's history restricted to items the model knows (external ids, oldest first)."""
         items = self.histories.items_of(user_id)
         return items[self.item_map.to_internal(items) != PAD]
 
-    def _positions(self, users: Sequence[int]) -> np.ndarray:
+    def _positions(self, users: Sequence[int | str] | np.ndarray) -> np.ndarray:
         """Positions of ``users`` in the histories; raises UnknownUserError naming the first bad one."""
-        users_arr = np.asarray(users, dtype=np.int64)
+        users_arr = as_id_array(users)
         pos = self.histories.positions_of(users_arr)
         missing = np.flatnonzero(pos < 0)
         if len(missing):
@@ -71,15 +72,15 @@ class Recommender:
         return self.module(x.to(self.device))[:, -1, :].contiguous(), row, internal
 
     @torch.no_grad()
-    def user_embeddings(self, users: Sequence[int]) -> torch.Tensor:
+    def user_embeddings(self, users: Sequence[int | str]) -> torch.Tensor:
         """Last hidden state of each user's (known-item) history, (n, d)."""
         pos = self._positions(users)
         out = [self._encode(pos[s : s + self.batch_size])[0] for s in range(0, len(pos), self.batch_size)]
         return torch.cat(out) if out else torch.zeros(0, self._emb.shape[1])
 
-    def recommendable(self, users: Sequence[int]) -> np.ndarray:
+    def recommendable(self, users: Sequence[int | str] | np.ndarray) -> np.ndarray:
         """For each user, whether it is in the histories with at least one item the model knows."""
-        users_arr = np.asarray(users, dtype=np.int64)
+        users_arr = as_id_array(users)
         pos = self.histories.positions_of(users_arr)
         found = np.flatnonzero(pos >= 0)
         row, items = self.histories.flat_items(pos[found])
@@ -89,21 +90,23 @@ class Recommender:
         return ok
 
     @torch.no_grad()
-    def recommend(self, users: Iterable[int], k: int = 10, filter_viewed: bool = True, skip_unknown: bool = False) -> pd.DataFrame:
+    def recommend(self, users: Iterable[int | str], k: int = 10, filter_viewed: bool = True, skip_unknown: bool = False) -> pd.DataFrame:
         """Top-``k`` items per user by dot product; columns user_id, item_id, score, rank (from 1).
 
-        A user missing from the histories, or with no item the model knows, raises
-        ``UnknownUserError``; with ``skip_unknown`` such users are left out instead and listed
-        in the frame's ``attrs["skipped_users"]``."""
-        users = np.asarray([int(u) for u in users], dtype=np.int64)
-        skipped = np.zeros(0, dtype=np.int64)
+        User ids are converted to the kind of the histories' ids (``core.ids.to_kind``) and
+        returned in that kind. A user missing from the histories, or with no item the model
+        knows, raises ``UnknownUserError``; with ``skip_unknown`` such users are left out
+        instead and listed in the frame's ``attrs["skipped_users"]``."""
+        given = query_ids(users if isinstance(users, np.ndarray) else list(users))
+        users, valid = to_kind(given, self.histories.user_ids)
         if skip_unknown:
-            ok = self.recommendable(users)
-            users, skipped = users[ok], users[~ok]
-        frame = self._recommend(users, k, filter_viewed)
-        if skip_unknown:
-            frame.attrs["skipped_users"] = skipped.tolist()
-        return frame
+            ok = valid & self.recommendable(users)
+            frame = self._recommend(users[ok], k, filter_viewed)
+            frame.attrs["skipped_users"] = given[~ok].tolist()
+            return frame
+        if not valid.all():
+            raise UnknownUserError(f"User {given[np.flatnonzero(~valid)[0]]} is not in the data: no interactions after filtering.")
+        return self._recommend(users, k, filter_viewed)
 
     def _recommend(self, users: np.ndarray, k: int, filter_viewed: bool) -> pd.DataFrame:
         k = max(1, min(int(k), self.item_map.n_items))
@@ -122,12 +125,14 @@ class Recommender:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=U2I_COLUMNS)
 
     @torch.no_grad()
-    def similar(self, items: Iterable[int], k: int = 10) -> pd.DataFrame:
+    def similar(self, items: Iterable[int | str], k: int = 10) -> pd.DataFrame:
         """Top-``k`` items by cosine of item embeddings, the item itself excluded;
-        columns target_item_id, item_id, score, rank (from 1)."""
-        items = [int(i) for i in items]
-        internal = self.item_map.to_internal(items)
-        for item, idx in zip(items, internal):
+        columns target_item_id, item_id, score, rank (from 1). Item ids are converted to
+        the kind of the model's ids (``core.ids.to_kind``)."""
+        given = query_ids(items if isinstance(items, np.ndarray) else list(items))
+        items, _valid = to_kind(given, self.item_map.external)
+        internal = self.item_map.to_internal(given)
+        for item, idx in zip(given.tolist(), internal):
             if idx == PAD:
                 raise UnknownItemError(f"Item {item} is not in the model's catalog (filtered out or never trained on).")
         k = max(1, min(int(k), self.item_map.n_items - 1))
@@ -139,14 +144,14 @@ class Recommender:
         return _topk_frame(items, top, self.item_map, "target_item_id")
 
 
-def _topk_frame(keys: Sequence[int], top: torch.return_types.topk, item_map, key_column: str) -> pd.DataFrame:  # noqa: ANN001
+def _topk_frame(keys: Sequence[int | str] | np.ndarray, top: torch.return_types.topk, item_map, key_column: str) -> pd.DataFrame:  # noqa: ANN001
     n, k = top.indices.shape
     values = top.values.cpu().numpy().astype(np.float32)
     indices = top.indices.cpu().numpy()
     valid = np.isfinite(values)
     frame = pd.DataFrame(
         {
-            key_column: np.repeat(np.asarray(keys, dtype=np.int64), k),
+            key_column: np.repeat(as_id_array(keys), k),
             "item_id": item_map.to_external(indices.reshape(-1)),
             "score": values.reshape(-1),
             "rank": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
@@ -161,6 +166,10 @@ def with_titles(frame: pd.DataFrame, items: pd.DataFrame | None, columns: Sequen
         return frame
     present = [c for c in columns if c in items.columns]
     meta = items[["item_id", *present]].drop_duplicates("item_id")
+    if is_text_ids(meta["item_id"]) != is_text_ids(frame["item_id"]):
+        # ids of another kind (a model opened with other data): compare them as the frame's kind
+        ids, valid = to_kind(meta["item_id"], frame["item_id"])
+        meta = meta[valid].assign(item_id=ids[valid]).drop_duplicates("item_id")
     return frame.merge(meta, on="item_id", how="left")
 
 

@@ -7,24 +7,31 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .ids import IdIndex, as_id_array, sorted_codes, to_kind
+
 PAD = 0
 
 
 @dataclass
 class ItemIdMap:
-    """Maps external item ids to internal ids 1..n (0 is PAD) and back."""
+    """Maps external item ids (int64 or text, see ``core.ids``) to internal ids 1..n (0 is PAD) and back."""
 
-    external: np.ndarray  # int64, external[i] is the external id of internal id i; external[0] is a placeholder
+    external: np.ndarray  # int64 or object (str); external[i] is the external id of internal id i; external[0] is a placeholder (-1 or "")
 
     def __post_init__(self) -> None:
-        self.external = np.asarray(self.external, dtype=np.int64)
-        self._sorter = np.argsort(self.external[1:], kind="stable")
-        self._sorted = self.external[1:][self._sorter]
+        self.external = as_id_array(self.external)
+        self._index = IdIndex(self.external[1:])
 
     @classmethod
     def from_ids(cls, ids: np.ndarray) -> "ItemIdMap":
-        """Internal ids in order of first appearance in ``ids``."""
-        uniques = pd.unique(np.asarray(ids, dtype=np.int64))
+        """Internal ids in order of first appearance in ``ids`` (int64 or text ids)."""
+        ids = as_id_array(ids)
+        uniques = pd.unique(ids)
+        if ids.dtype == object:
+            external = np.empty(len(uniques) + 1, dtype=object)
+            external[0] = ""
+            external[1:] = uniques
+            return cls(external)
         return cls(np.concatenate([[-1], uniques]).astype(np.int64))
 
     @property
@@ -32,25 +39,37 @@ class ItemIdMap:
         """Number of real items (PAD not counted)."""
         return len(self.external) - 1
 
-    def to_internal(self, ids: np.ndarray | list[int]) -> np.ndarray:
-        """Internal ids for external ``ids``; unknown ids map to PAD (0)."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if self.n_items == 0:
-            return np.zeros(len(ids), dtype=np.int64)
-        pos = np.searchsorted(self._sorted, ids)
-        pos = np.clip(pos, 0, len(self._sorted) - 1)
-        found = self._sorted[pos] == ids
-        return np.where(found, self._sorter[pos] + 1, PAD).astype(np.int64)
+    @property
+    def text_ids(self) -> bool:
+        """Whether the external ids are text (else int64)."""
+        return self.external.dtype == object
+
+    def to_internal(self, ids: np.ndarray | list[int] | list[str]) -> np.ndarray:
+        """Internal ids (int64, shape (n,)) for external ``ids``; unknown ids map to PAD (0).
+
+        Ids of the other kind are converted first (``core.ids.to_kind``)."""
+        pos = self._index.positions(ids)
+        return np.where(pos >= 0, pos + 1, PAD).astype(np.int64)
 
     def to_external(self, internal: np.ndarray) -> np.ndarray:
+        """External ids of internal ids (same kind as ``external``)."""
         return self.external[np.asarray(internal, dtype=np.int64)]
 
 
+def user_keys(users: pd.Series | np.ndarray) -> np.ndarray:
+    """Integer sort keys of user ids, ordered like the ids: int64 ids are their own keys,
+    text ids are replaced by their rank among the sorted distinct ids (``pd.factorize``)."""
+    values = users.to_numpy() if isinstance(users, pd.Series) else np.asarray(users)
+    if values.dtype.kind in "iu":
+        return values
+    return sorted_codes(values)[0]
+
+
 def sort_by_user_time(interactions: pd.DataFrame) -> np.ndarray:
-    """Row order grouping users together, each user's rows by datetime (stable: ties keep file order)."""
-    users = interactions["user_id"].to_numpy()
+    """Row order grouping users together (in id order), each user's rows by datetime
+    (stable: ties keep file order)."""
     times = interactions["datetime"].to_numpy().view(np.int64)
-    return np.lexsort((times, users))
+    return np.lexsort((times, user_keys(interactions["user_id"])))
 
 
 def _group_bounds(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,12 +99,13 @@ class TrainingSequences:
 def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) -> TrainingSequences:
     """Notebook preprocessing: users with < 2 interactions dropped, last maxlen+1 items kept,
     input = s[:-1], target = s[1:], weights aligned with targets, left padding with PAD."""
-    order = sort_by_user_time(interactions)
+    keys = user_keys(interactions["user_id"])
+    order = np.lexsort((interactions["datetime"].to_numpy().view(np.int64), keys))
     users = interactions["user_id"].to_numpy()[order]
     items = interactions["item_id"].to_numpy()[order]
     weights = interactions["weight"].to_numpy(dtype=np.float32)[order]
 
-    starts, lengths = _group_bounds(users)
+    starts, lengths = _group_bounds(keys[order])
     keep_user = lengths >= 2
     starts, lengths = starts[keep_user], lengths[keep_user]
     kept = np.minimum(lengths, session_maxlen + 1)
@@ -118,7 +138,7 @@ def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) ->
 class UserHistories:
     """Every user's interactions in time order, for fast per-user lookup (1M users fine)."""
 
-    user_ids: np.ndarray  # sorted unique external user ids
+    user_ids: np.ndarray  # sorted unique external user ids (int64 or object of str, see core.ids)
     starts: np.ndarray
     lengths: np.ndarray
     item_ids: np.ndarray  # external item ids, grouped by user, in time order
@@ -127,43 +147,52 @@ class UserHistories:
 
     @classmethod
     def from_interactions(cls, interactions: pd.DataFrame) -> "UserHistories":
-        order = sort_by_user_time(interactions)
-        users = interactions["user_id"].to_numpy()[order]
-        starts, lengths = _group_bounds(users)
+        keys = user_keys(interactions["user_id"])
+        order = np.lexsort((interactions["datetime"].to_numpy().view(np.int64), keys))
+        users = as_id_array(interactions["user_id"].to_numpy())
+        starts, lengths = _group_bounds(keys[order])
         return cls(
-            users[starts] if len(starts) else np.zeros(0, dtype=np.int64),
+            users[order[starts]] if len(starts) else users[:0],
             starts,
             lengths,
-            interactions["item_id"].to_numpy()[order],
+            as_id_array(interactions["item_id"].to_numpy())[order],
             interactions["datetime"].to_numpy()[order],
             interactions["weight"].to_numpy(dtype=np.float32)[order],
         )
 
-    def __contains__(self, user_id: int) -> bool:
+    @property
+    def text_ids(self) -> bool:
+        """Whether the user ids are text (else int64)."""
+        return self.user_ids.dtype == object
+
+    def __contains__(self, user_id: int | str) -> bool:
         return self.index_of(user_id) >= 0
 
-    def index_of(self, user_id: int) -> int:
-        """Position of ``user_id`` in ``user_ids`` or -1."""
-        pos = int(np.searchsorted(self.user_ids, user_id))
-        if pos < len(self.user_ids) and self.user_ids[pos] == user_id:
+    def index_of(self, user_id: int | str) -> int:
+        """Position of ``user_id`` in ``user_ids`` or -1 (an id of the other kind is converted first)."""
+        ids, valid = to_kind([user_id], self.user_ids)
+        if not valid[0] or len(self.user_ids) == 0:
+            return -1
+        pos = int(np.searchsorted(self.user_ids, ids[0]))
+        if pos < len(self.user_ids) and self.user_ids[pos] == ids[0]:
             return pos
         return -1
 
-    def items_of(self, user_id: int) -> np.ndarray:
+    def items_of(self, user_id: int | str) -> np.ndarray:
         """External item ids of the user, oldest first (empty when unknown)."""
         pos = self.index_of(user_id)
         if pos < 0:
-            return np.zeros(0, dtype=np.int64)
+            return self.item_ids[:0]
         s = self.starts[pos]
         return self.item_ids[s : s + self.lengths[pos]]
 
     def positions_of(self, user_ids: np.ndarray) -> np.ndarray:
-        """Positions of many users in ``user_ids`` (-1 for unknown), vectorised."""
-        user_ids = np.asarray(user_ids, dtype=np.int64)
+        """Positions of many users in ``user_ids`` (-1 for unknown), vectorised; shape (n,)."""
+        user_ids, valid = to_kind(user_ids, self.user_ids)
         if len(self.user_ids) == 0:
             return np.full(len(user_ids), -1, dtype=np.int64)
         pos = np.clip(np.searchsorted(self.user_ids, user_ids), 0, len(self.user_ids) - 1)
-        return np.where(self.user_ids[pos] == user_ids, pos, -1)
+        return np.where((self.user_ids[pos] == user_ids) & valid, pos, -1)
 
     def flat_items(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, external item id) of every interaction of the users at ``positions`` (all known)."""
@@ -172,11 +201,11 @@ class UserHistories:
         offset = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         return row, self.item_ids[self.starts[positions][row] + offset]
 
-    def frame_of(self, user_id: int) -> pd.DataFrame:
+    def frame_of(self, user_id: int | str) -> pd.DataFrame:
         """The user's history as a frame (item_id, datetime, weight), oldest first."""
         pos = self.index_of(user_id)
         if pos < 0:
-            return pd.DataFrame({"item_id": np.zeros(0, np.int64), "datetime": np.zeros(0, "datetime64[ns]"), "weight": np.zeros(0, np.float32)})
+            return pd.DataFrame({"item_id": self.item_ids[:0], "datetime": np.zeros(0, "datetime64[ns]"), "weight": np.zeros(0, np.float32)})
         sl = slice(self.starts[pos], self.starts[pos] + self.lengths[pos])
         return pd.DataFrame({"item_id": self.item_ids[sl], "datetime": self.datetimes[sl], "weight": self.weights[sl]})
 

@@ -1,10 +1,14 @@
-"""Item metadata for display: titles, years, genres, and title search (no Qt here)."""
+"""Item metadata for display: titles, years, genres, and title search (no Qt here).
+
+Item ids are whole numbers or text (``core.ids``); an id asked for in the other kind is
+converted first, so a model and a catalog always meet on the same ids."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from core.dataset import TITLE_COLUMNS
+from core.ids import as_id_array, id_like, id_value, to_kind
 from core.recommend import with_titles
 
 
@@ -20,8 +24,9 @@ class ItemCatalog:
         title = self.items["title"].astype("string").fillna("") if self.has_titles else pd.Series("", index=self.items.index)
         orig = self.items["title_orig"].astype("string").fillna("") if "title_orig" in self.items.columns else title
         self._search_text = (title + "\n" + orig).str.lower().to_numpy(dtype=object)
-        self._ids = self.items["item_id"].to_numpy(dtype=np.int64)
-        self._by_id = pd.Series(np.arange(len(self.items)), index=self._ids)
+        self._ids = as_id_array(self.items["item_id"].to_numpy())
+        self.text_ids = self._ids.dtype == object
+        self._by_id = pd.Series(np.arange(len(self.items)), index=pd.Index(self._ids, dtype=self._ids.dtype))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -39,9 +44,11 @@ class ItemCatalog:
                 out.loc[missing, "title"] = [f"Item {i}" for i in out.loc[missing, "item_id"]]
         return out
 
-    def describe(self, item_id: int) -> str:
+    def describe(self, item_id: int | str) -> str:
         """'Title (year) · genres' or 'Item <id>' when the catalog does not know it."""
-        pos = self._by_id.get(int(item_id))
+        item_id = id_value(item_id)
+        key = id_like(item_id, self._ids)
+        pos = None if key is None else self._by_id.get(key)
         if pos is None:
             return f"Item {item_id}"
         row = self.items.iloc[int(pos)]
@@ -55,7 +62,8 @@ class ItemCatalog:
         return title
 
     def search(self, text: str, limit: int = 200, among: np.ndarray | None = None) -> pd.DataFrame:
-        """Items whose title or original title contains ``text`` (case-insensitive), or whose id is ``text``.
+        """Items whose title or original title contains ``text`` (case-insensitive), or whose id is ``text``
+        (text ids: whose id starts with ``text``, case-sensitive as ids are).
 
         ``among`` restricts the result to those item ids (e.g. the model's catalog). An id
         match comes first; the rest keep catalog order.
@@ -64,16 +72,21 @@ class ItemCatalog:
         mask = np.ones(len(self.items), dtype=bool) if not text else np.fromiter(
             (text.lower() in s for s in self._search_text), dtype=bool, count=len(self._search_text)
         )
+        if text and self.text_ids:
+            mask |= np.fromiter((i.startswith(text) for i in self._ids.tolist()), dtype=bool, count=len(self._ids))
+        among_ids = None
         if among is not None:
-            mask &= np.isin(self._ids, among)
+            among_ids = as_id_array(among)
+            converted, valid = to_kind(among_ids, self._ids)
+            mask &= np.isin(self._ids, converted[valid])
         frame = self.items.loc[mask, ["item_id"]]
-        if not len(self.items) and among is not None:  # no item table (checkpoint without data): ids only
-            ids = np.asarray(among, dtype=np.int64)
-            frame = pd.DataFrame({"item_id": ids[[text in str(i) for i in ids]] if text else ids})
-        if text.isdigit():
-            item_id = int(text)
-            in_catalog = bool((self._ids == item_id).any())
-            in_model = among is None or bool(np.isin(item_id, among))
-            if in_model and (in_catalog or among is not None):
-                frame = pd.concat([pd.DataFrame({"item_id": [item_id]}), frame[frame["item_id"] != item_id]])
+        if not len(self.items) and among_ids is not None:  # no item table (checkpoint without data): ids only
+            frame = pd.DataFrame({"item_id": among_ids[[text in str(i) for i in among_ids.tolist()]] if text else among_ids})
+        key = id_like(text, among_ids if among_ids is not None else self._ids) if text else None
+        if key is not None:
+            in_catalog = id_like(key, self._ids) in self._by_id.index
+            in_model = among_ids is None or key in set(among_ids.tolist())
+            if in_model and (in_catalog or among_ids is not None):
+                first = pd.DataFrame({"item_id": as_id_array([key])})
+                frame = pd.concat([first, frame[frame["item_id"].to_numpy() != key]], ignore_index=True)
         return self.titled(frame.head(limit).reset_index(drop=True))

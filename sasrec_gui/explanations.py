@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.explain import attention_contributions, leave_one_out_contributions
+from core.ids import id_like, id_value
 from core.recommend import Recommender
 from core.sequences import UserHistories
 
@@ -83,18 +84,20 @@ class ItemDetails:
             self._table = items.drop_duplicates("item_id").set_index("item_id")
         self.columns = [c for c, _ in CARD_FIELDS if c in self._table.columns]
 
-    def __contains__(self, item_id: int) -> bool:
-        return int(item_id) in self._table.index
+    def __contains__(self, item_id: int | str) -> bool:
+        key = id_like(item_id, self._table.index)
+        return key is not None and key in self._table.index
 
-    def fields(self, item_id: int) -> dict[str, str]:
+    def fields(self, item_id: int | str) -> dict[str, str]:
         """Label -> text of every known, non-empty card field of ``item_id`` (card order).
 
         An item the table does not know gets only ``{"Title": "Item <id>"}``.
         """
-        item_id = int(item_id)
-        if item_id not in self._table.index:
+        item_id = id_value(item_id)
+        key = id_like(item_id, self._table.index)
+        if key is None or key not in self._table.index:
             return {"Title": f"Item {item_id}"}
-        row = self._table.loc[item_id]
+        row = self._table.loc[key]
         out: dict[str, str] = {}
         for column, label in CARD_FIELDS:
             if column in self.columns:
@@ -104,7 +107,7 @@ class ItemDetails:
         out.setdefault("Title", f"Item {item_id}")
         return out
 
-    def title(self, item_id: int) -> str:
+    def title(self, item_id: int | str) -> str:
         return self.fields(item_id)["Title"]
 
 
@@ -142,14 +145,17 @@ def _format_user_field(column: str, value: object) -> str:
     return str(value)
 
 
-def user_demographics(users: pd.DataFrame | None, user_id: int) -> dict[str, str] | None:
+def user_demographics(users: pd.DataFrame | None, user_id: int | str) -> dict[str, str] | None:
     """Label -> text of ``user_id``'s row of the users table (``users_en.csv``).
 
     None when there is no users table; ``{}`` when the table does not list the user.
     """
     if users is None or "user_id" not in users.columns:
         return None
-    rows = users[users["user_id"].to_numpy() == int(user_id)]
+    key = id_like(user_id, users["user_id"])
+    if key is None:
+        return {}
+    rows = users[users["user_id"].to_numpy() == key]
     if rows.empty:
         return {}
     row = rows.iloc[0]
@@ -187,14 +193,14 @@ class Explanation:
     RecTools). ``seconds`` is the time the computation took.
     """
 
-    user_id: int
-    item_id: int
+    user_id: int | str
+    item_id: int | str
     contributions: pd.DataFrame
     padding_share: float
     seconds: float
 
 
-def explain_recommendation(recommender: Recommender, user_id: int, item_id: int) -> Explanation:
+def explain_recommendation(recommender: Recommender, user_id: int | str, item_id: int | str) -> Explanation:
     """Leave-one-out score drops and attention shares of ``user_id``'s session for ``item_id``.
 
     One batched forward pass (the session plus every leave-one-out variant) and one
@@ -208,7 +214,7 @@ def explain_recommendation(recommender: Recommender, user_id: int, item_id: int)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["recency"] = [recency(p) for p in frame["position"]]
     padding = float(1.0 - attention["attention"].sum()) if len(attention) else 0.0
-    return Explanation(int(user_id), int(item_id), frame, max(0.0, padding), time.perf_counter() - start)
+    return Explanation(id_value(user_id), id_value(item_id), frame, max(0.0, padding), time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- popularity

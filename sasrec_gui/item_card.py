@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.ids import id_value
+
 from .explanations import ItemDetails
 from .state import AppState
 
@@ -28,12 +30,12 @@ class ItemCard(QWidget):
     ``similar_requested(item_id)``: the "Similar items" button was pressed.
     """
 
-    similar_requested = Signal(int)
+    similar_requested = Signal(object)  # item id: int or str
 
     def __init__(self, state: AppState, parent: QWidget | None = None, similar_button: bool = True) -> None:
         super().__init__(parent)
         self.state = state
-        self.item_id: int | None = None
+        self.item_id: int | str | None = None
         self._shown: dict[str, str] = {}
         self._details: ItemDetails | None = None
         self._details_source: object = None
@@ -94,7 +96,7 @@ class ItemCard(QWidget):
         """Label -> text of what the card shows now (empty without an item)."""
         return dict(self._shown)
 
-    def show_item(self, item_id: int | None) -> None:
+    def show_item(self, item_id: int | str | None) -> None:
         """Show ``item_id``'s card (None: the empty card)."""
         self._clear_rows()
         if item_id is None:
@@ -104,7 +106,7 @@ class ItemCard(QWidget):
             self.subtitle_label.setText("")
             self.similar_button.setEnabled(False)
             return
-        self.item_id = int(item_id)
+        self.item_id = id_value(item_id)
         fields = self.details().fields(self.item_id)
         self._shown = fields
         self.title_label.setText(fields["Title"])

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from core.explain import genre_mix
+from core.ids import id_value
 
 from . import theme
 from .chart_export import ChartView
@@ -42,7 +43,7 @@ class ProfilePanel(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.user_id: int | None = None
+        self.user_id: int | str | None = None
         self.history_mix = pd.Series(dtype=float)
         self.recommended_mix = pd.Series(dtype=float)
         self._demographics: dict[str, str] | None = None
@@ -89,11 +90,11 @@ class ProfilePanel(QWidget):
         self._n_history = self._n_recommended = 0
         self.chart.invalidate()
 
-    def show_profile(self, user_id: int, history: pd.DataFrame, recommended_ids: Sequence[int]) -> None:
+    def show_profile(self, user_id: int | str, history: pd.DataFrame, recommended_ids: Sequence[int | str]) -> None:
         """``history``: the user's interactions (item_id, datetime); ``recommended_ids``: the top-k shown."""
         data = self.state.data
         items = data.items if data is not None else None
-        self.user_id = int(user_id)
+        self.user_id = id_value(user_id)
         self.heading.setText(f"User {user_id}")
         demo = user_demographics(data.users if data is not None else None, user_id)
         self._demographics = demo

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from core.ids import id_value
+
 PAGES = ("data", "training", "recommendations", "similar")
 #: Every screenshot, in the order they are taken.
 SHOTS = (*PAGES, "profile", "why", "item-card", "side-by-side", "attention", "embedding", "dark", "runs")
@@ -111,12 +113,12 @@ def take_screenshots(
     lengths = histories.lengths
     # a user with a history long enough to fill the table but not the longest one
     candidates = histories.user_ids[(lengths >= 12) & (lengths <= 25)]
-    user = int(candidates[len(candidates) // 2]) if len(candidates) else int(histories.user_ids[0])
+    user = id_value(candidates[len(candidates) // 2] if len(candidates) else histories.user_ids[0])
     window.show_page("recommendations")
     window.recommend_page.show_user(user)
     shot("recommendations")
 
-    item = int(window.recommend_page.recommendations()["item_id"].iloc[0])
+    item = id_value(window.recommend_page.recommendations()["item_id"].iloc[0])
     window.show_similar(item)
     window.similar_page.search_edit.setText(window.state.catalog.describe(item).split(" (")[0].split()[0])
     settle(0.5)

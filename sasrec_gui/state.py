@@ -120,7 +120,7 @@ class AppState(QObject):
         """External ids of the items the model knows (None without a model)."""
         if self.model is None:
             return None
-        return np.asarray(self.model.item_map.external[1:], dtype=np.int64)
+        return self.model.item_map.external[1:]  # int64 or text (object of str)
 
 
 def _empty_interactions():  # noqa: ANN202 - DataFrame

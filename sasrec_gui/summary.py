@@ -13,6 +13,13 @@ ROW_NAMES = (
 )
 
 
+def _counts(ids: np.ndarray) -> np.ndarray:
+    """Rows per distinct id (any order): sorted counts for int64 ids, a hash count for text ids."""
+    if ids.dtype == object:
+        return np.bincount(pd.factorize(ids)[0])
+    return np.unique(ids, return_counts=True)[1]
+
+
 @dataclass
 class DataSummary:
     """Counts, date range, sparsity, session lengths and the chart data of one interactions frame.
@@ -43,8 +50,7 @@ class DataSummary:
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return cls(0, 0, 0, None, None, 1.0, 0.0, 0.0, np.array([1, 2]), np.zeros(1, dtype=np.int64), empty)
-        _, lengths = np.unique(users, return_counts=True)
-        _, item_counts = np.unique(items, return_counts=True)
+        lengths, item_counts = _counts(users), _counts(items)
         dt = interactions["datetime"].to_numpy()
         n_users, n_items = len(lengths), len(item_counts)
         edges = np.unique(np.round(np.logspace(0, np.log10(lengths.max() + 1), 40)).astype(np.int64))

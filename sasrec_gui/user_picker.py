@@ -11,7 +11,7 @@ from .state import AppState
 class UserPicker(QWidget):
     """Emits ``user_requested(user_id)`` on Enter, Show or Random; ``invalid(text)`` for non-ids."""
 
-    user_requested = Signal(int)
+    user_requested = Signal(object)  # user id: int or str
     invalid = Signal(str)
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
@@ -35,7 +35,7 @@ class UserPicker(QWidget):
         self.show_button.clicked.connect(lambda _checked=False: self.request_typed())
         self.random_button.clicked.connect(lambda _checked=False: self.request_random())
 
-    def set_user(self, user_id: int | None) -> None:
+    def set_user(self, user_id: int | str | None) -> None:
         """Show ``user_id`` in the box (no signal)."""
         text = "" if user_id is None else str(user_id)
         if self.edit.text().strip() != text:
@@ -45,9 +45,8 @@ class UserPicker(QWidget):
         text = self.edit.text().strip()
         if not text:
             return False
-        try:
-            user_id = int(text)
-        except ValueError:
+        user_id = self.state.users.parse(text)
+        if user_id is None:  # whole-number ids and text that is not one
             self.invalid.emit(text)
             return False
         self.user_requested.emit(user_id)
@@ -59,5 +58,5 @@ class UserPicker(QWidget):
             self.invalid.emit("")
             return False
         self.set_user(user_id)
-        self.user_requested.emit(int(user_id))
+        self.user_requested.emit(user_id)
         return True

@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from core.ids import id_value
+
 from . import theme
 from .chart_export import ChartView
 from .explanations import Explanation, explain_recommendation, truncate
@@ -51,7 +53,7 @@ class WhyPanel(QWidget):
     """
 
     explained = Signal(object)
-    item_selected = Signal(int)
+    item_selected = Signal(object)  # item id: int or str
 
     def __init__(self, state: AppState, runner=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - TaskRunner
         super().__init__(parent)
@@ -102,13 +104,13 @@ class WhyPanel(QWidget):
         self.message.show_message("")
         self.chart.invalidate()
 
-    def explain(self, user_id: int, item_id: int, score: float | None = None) -> None:
+    def explain(self, user_id: int | str, item_id: int | str, score: float | None = None) -> None:
         """Work out why ``item_id`` is recommended to ``user_id`` (in the background with a runner)."""
         recommender = self.state.recommender
         if recommender is None:
             self.clear("Train a model or open a checkpoint first.")
             return
-        user_id, item_id = int(user_id), int(item_id)
+        user_id, item_id = id_value(user_id), id_value(item_id)
         request = (recommender, user_id, item_id)
         if request == self._request and self.explanation is not None:
             return
@@ -150,7 +152,7 @@ class WhyPanel(QWidget):
     def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = selected.indexes()
         if rows and self.frame is not None:
-            self.item_selected.emit(int(self.model.value(rows[0].row(), "item_id")))
+            self.item_selected.emit(id_value(self.model.value(rows[0].row(), "item_id")))
 
     # -- chart ------------------------------------------------------------------------------
     def _render(self, figure: Figure) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core.errors import RecommendError
 from core.explain import attention_maps
+from core.ids import id_value
 
 from .. import theme
 from ..chart_export import ChartView
@@ -42,11 +43,11 @@ class AttentionPage(FollowsUser, QWidget):
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
-        self.current_user: int | None = None
+        self.current_user: int | str | None = None
         self.maps: list[np.ndarray] = []
         self.items = np.zeros(0, dtype=np.int64)
         self.titles: list[str] = []
-        self._pending_user: int | None = None
+        self._pending_user: int | str | None = None
         self.image = None
         self.colorbar = None
 
@@ -118,12 +119,12 @@ class AttentionPage(FollowsUser, QWidget):
         self.chart.invalidate()
 
     # -- showing ----------------------------------------------------------------------------
-    def show_user(self, user_id: int) -> bool:
+    def show_user(self, user_id: int | str) -> bool:
         """Show ``user_id``'s attention maps; False (with a message) when it cannot."""
         recommender = self._start_showing(user_id)
         if recommender is None:
             return False
-        user_id = int(user_id)
+        user_id = id_value(user_id)
         try:
             maps, items = attention_maps(recommender, user_id)
         except RecommendError as exc:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import RecommendError
 from core.evaluate import popular_recommendations, popularity
+from core.ids import id_value
 
 from ..explanations import interactions_of
 from ..frame_model import Column, FrameModel, fixed
@@ -54,7 +55,7 @@ class MarkedFrameModel(FrameModel):
         return self._bold if "in_both" in frame.columns and bool(frame["in_both"].iat[row]) else None
 
 
-def popular_for_user(recommender, cache, user_id: int, k: int, filter_viewed: bool):  # noqa: ANN001, ANN201
+def popular_for_user(recommender, cache, user_id: int | str, k: int, filter_viewed: bool):  # noqa: ANN001, ANN201
     """Worker thread: the popularity top-k of ``user_id`` and the (interactions, viewer counts)
     cache of the recommender's histories (built on the first call)."""
     if cache is None:
@@ -69,7 +70,7 @@ class ComparePage(FollowsUser, QWidget):
 
     no_model_text = NO_MODEL_TEXT
 
-    item_activated = Signal(int)
+    item_activated = Signal(object)  # item id: int or str
     compared = Signal()
 
     def __init__(self, state: AppState, runner=None, follow=None, parent: QWidget | None = None) -> None:  # noqa: ANN001
@@ -77,13 +78,13 @@ class ComparePage(FollowsUser, QWidget):
         self.setObjectName("page")
         self.state = state
         self.runner = runner
-        self.current_user: int | None = None
+        self.current_user: int | str | None = None
         self.sasrec: pd.DataFrame | None = None
         self.popular: pd.DataFrame | None = None
         self._cache: tuple | None = None
         self._cache_owner: object = None
         self._request: tuple | None = None
-        self._pending_user: int | None = None
+        self._pending_user: int | str | None = None
 
         header, self.subtitle = page_header(
             "SASRec vs popularity", "The model's recommendations beside the most popular items the user has not seen."
@@ -139,12 +140,12 @@ class ComparePage(FollowsUser, QWidget):
     def busy(self) -> bool:
         return self._request is not None and self.popular is None
 
-    def show_user(self, user_id: int) -> bool:
+    def show_user(self, user_id: int | str) -> bool:
         """SASRec's top-k now, the popularity top-k when computed; False (with a message) on failure."""
         recommender = self._start_showing(user_id)
         if recommender is None:
             return False
-        user_id = int(user_id)
+        user_id = id_value(user_id)
         k, filter_viewed = self.k_spin.value(), self.filter_viewed.isChecked()
         try:
             recs = recommender.recommend([user_id], k=k, filter_viewed=filter_viewed)
@@ -216,7 +217,7 @@ class ComparePage(FollowsUser, QWidget):
 
     def _activate(self, model: FrameModel, index: QModelIndex) -> None:
         if index.isValid():
-            self.item_activated.emit(int(model.value(index.row(), "item_id")))
+            self.item_activated.emit(id_value(model.value(index.row(), "item_id")))
 
     def views(self) -> tuple[QTableView, QTableView]:
         return self.sasrec_view, self.popular_view

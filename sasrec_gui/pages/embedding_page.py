@@ -20,6 +20,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QToolTip, QWidget
 
 from core.explain import embedding_map, primary_genre
+from core.ids import id_value
 
 from .. import theme
 from ..chart_export import ChartView
@@ -72,7 +73,7 @@ def compute_map(recommender, items: pd.DataFrame | None) -> tuple[pd.DataFrame, 
 class EmbeddingPage(QWidget):
     """The 2D item map; ``item_activated(item_id)`` when a point is clicked."""
 
-    item_activated = Signal(int)
+    item_activated = Signal(object)  # item id: int or str
 
     def __init__(self, state: AppState, runner=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - TaskRunner
         super().__init__(parent)
@@ -85,7 +86,7 @@ class EmbeddingPage(QWidget):
         self.scatter = None
         self.marker = None  # ring around the hovered point (animated: blitted, never in a full draw)
         self._background = None
-        self.hovered_item: int | None = None
+        self.hovered_item: int | str | None = None
         self.lookups = 0
         self.last_lookup_ms = 0.0
         self._stale = True
@@ -207,7 +208,7 @@ class EmbeddingPage(QWidget):
         """Item id of the point nearest to display position (x, y) (matplotlib pixels, origin
         bottom left) within ``radius_px`` (default 8 logical pixels); None when none."""
         row = self.row_at(x, y, radius_px)
-        return None if row is None else int(self.frame["item_id"].iat[row])
+        return None if row is None else id_value(self.frame["item_id"].iat[row])
 
     def row_at(self, x: float, y: float, radius_px: float | None = None) -> int | None:
         """Row of ``frame`` nearest to display position (x, y), as ``item_at``."""
@@ -229,7 +230,7 @@ class EmbeddingPage(QWidget):
             self.lookups += 1
             self.last_lookup_ms = 1000.0 * (time.perf_counter() - start)
 
-    def describe(self, item_id: int) -> str:
+    def describe(self, item_id: int | str) -> str:
         text = self._titles.get(item_id)
         if text is None:
             text = self.state.catalog.describe(item_id)
@@ -239,7 +240,7 @@ class EmbeddingPage(QWidget):
     def hover_at(self, x: float, y: float) -> str:
         """Look up the point under display position (x, y) and show its title; returns the text."""
         row = self.row_at(x, y)
-        item = None if row is None else int(self.frame["item_id"].iat[row])
+        item = None if row is None else id_value(self.frame["item_id"].iat[row])
         if item != self.hovered_item:
             self._highlight(row)
         self.hovered_item = item

@@ -8,11 +8,11 @@ class FollowsUser:
     """Mixin for a QWidget page with ``show_user(user_id)``, ``current_user`` and
     ``_pending_user``: a followed user is shown now if the page is visible, else when it is."""
 
-    current_user: int | None
+    current_user: int | str | None
     no_model_text: str = "Train a model first."
-    _pending_user: int | None
+    _pending_user: int | str | None
 
-    def _start_showing(self, user_id: int):  # noqa: ANN202 - core.recommend.Recommender | None
+    def _start_showing(self, user_id: int | str):  # noqa: ANN202 - core.recommend.Recommender | None
         """Common start of ``show_user``: the page's user picker shows ``user_id``; returns the
         recommender, or None after showing the no-model message."""
         recommender = self.state.recommender  # type: ignore[attr-defined]
@@ -20,17 +20,17 @@ class FollowsUser:
         if recommender is None or not self.state.model_has_data:  # type: ignore[attr-defined]
             self.message.show_message(self.no_model_text, error=True)  # type: ignore[attr-defined]
             return None
-        self.picker.set_user(int(user_id))  # type: ignore[attr-defined]
+        self.picker.set_user(user_id)  # type: ignore[attr-defined]
         return recommender
 
-    def follow_user(self, user_id: int) -> None:
+    def follow_user(self, user_id: int | str) -> None:
         """The recommendations page showed ``user_id``: follow it (now if visible, else when shown)."""
         if user_id == self.current_user:
             return
         if self.isVisible():  # type: ignore[attr-defined]
             self.show_user(user_id)  # type: ignore[attr-defined]
         else:
-            self._pending_user = int(user_id)
+            self._pending_user = user_id
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)  # type: ignore[misc]

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import RecommendError
+from core.ids import id_value
 
 from ..frame_model import FrameModel
 from ..item_card import ItemCard
@@ -50,15 +51,15 @@ class RecommendPage(QWidget):
     * ``user_shown(user_id)``: a user's recommendations are shown (other pages follow).
     """
 
-    item_activated = Signal(int)
+    item_activated = Signal(object)  # item id: int or str
     recommendations_changed = Signal()
-    user_shown = Signal(int)
+    user_shown = Signal(object)  # user id: int or str
 
     def __init__(self, state: AppState, runner=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - TaskRunner
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
-        self.current_user: int | None = None
+        self.current_user: int | str | None = None
         self._recommendations: pd.DataFrame | None = None
         self._rng = np.random.default_rng()
 
@@ -153,7 +154,8 @@ class RecommendPage(QWidget):
 
     # -- lookup -----------------------------------------------------------------------------
     def update_completions(self) -> None:
-        """Refresh the completer with ids starting with the typed prefix (searchsorted, no full list)."""
+        """Refresh the completer with ids starting with the typed prefix (searchsorted, no full list);
+        whole-number ids complete by their digits, text ids by their text."""
         self._debounce.stop()
         prefix = self.user_edit.text().strip()
         users = self.state.users
@@ -161,7 +163,7 @@ class RecommendPage(QWidget):
             self.completions.setStringList([])
             self.hint.setText(f"{len(users):,} users with a history." if len(users) else "")
             return
-        if not prefix.isdigit():
+        if not users.text and not prefix.isdigit():
             self.completions.setStringList([])
             self.hint.setText("User ids are whole numbers.")
             return
@@ -171,7 +173,7 @@ class RecommendPage(QWidget):
         if count == 0:
             self.hint.setText(f"No user id starts with {prefix}.")
         else:
-            exact = "exact match; " if int(prefix) in users else ""
+            exact = "exact match; " if prefix in users else ""
             self.hint.setText(f"{exact}{count:,} user id(s) start with {prefix}.")
         if ids and self.user_edit.hasFocus():
             self.completer.complete()
@@ -183,9 +185,8 @@ class RecommendPage(QWidget):
         text = text.strip()
         if not text:
             return False
-        try:
-            user_id = int(text)
-        except ValueError:
+        user_id = self.state.users.parse(text)
+        if user_id is None:
             self.message.show_message(f"'{text}' is not a user id: user ids are whole numbers.", error=True)
             return False
         return self.show_user(user_id)
@@ -198,13 +199,14 @@ class RecommendPage(QWidget):
         return self.show_user(user_id)
 
     # -- showing ----------------------------------------------------------------------------
-    def show_user(self, user_id: int) -> bool:
+    def show_user(self, user_id: int | str) -> bool:
         """Show ``user_id``'s history and top-k; False (with a message) when it cannot."""
         recommender = self.state.recommender
         if recommender is None:
             self.message.show_message(NO_MODEL_TEXT, error=True)
             return False
-        self.current_user = int(user_id)
+        user_id = id_value(user_id)
+        self.current_user = user_id
         if self.user_edit.text().strip() != str(user_id):
             self.user_edit.setText(str(user_id))
         catalog = self.state.catalog
@@ -248,26 +250,26 @@ class RecommendPage(QWidget):
 
     def _activate(self, model: FrameModel, index: QModelIndex) -> None:
         if index.isValid():
-            self.item_activated.emit(int(model.value(index.row(), "item_id")))
+            self.item_activated.emit(id_value(model.value(index.row(), "item_id")))
 
     def _history_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = selected.indexes()
         if rows:
-            self.card.show_item(int(self.history_model.value(rows[0].row(), "item_id")))
+            self.card.show_item(id_value(self.history_model.value(rows[0].row(), "item_id")))
 
     def _recommendation_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = selected.indexes()
         if not rows or self.current_user is None:
             return
         row = rows[0].row()
-        item = int(self.recs_model.value(row, "item_id"))
+        item = id_value(self.recs_model.value(row, "item_id"))
         self.card.show_item(item)
         self.why.explain(self.current_user, item, float(self.recs_model.value(row, "score")))
 
-    def select_recommendation(self, row: int) -> int:
+    def select_recommendation(self, row: int) -> int | str:
         """Select the recommendation in ``row`` (card and "why" follow); returns its item id."""
         self.recs_view.selectRow(row)
-        return int(self.recs_model.value(row, "item_id"))
+        return id_value(self.recs_model.value(row, "item_id"))
 
     def _model_changed(self) -> None:
         state = self.state

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import RecommendError
+from core.ids import id_value
 
 from ..frame_model import FrameModel
 from ..item_card import ItemCard
@@ -31,14 +32,14 @@ MAX_MATCHES = 300
 class SimilarPage(QWidget):
     """Title search (as you type) on the left, the chosen item's top-k similar items on the right."""
 
-    item_shown = Signal(int)
+    item_shown = Signal(object)  # item id: int or str
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
-        self.current_item: int | None = None
-        self._back: list[int] = []
+        self.current_item: int | str | None = None
+        self._back: list[int | str] = []
 
         header, self.subtitle = page_header("Similar items", "Items whose learned embeddings are closest (cosine).")
         self.search_edit = QLineEdit()
@@ -114,7 +115,7 @@ class SimilarPage(QWidget):
         self.matches_box.setTitle(f"{len(matches):,} {shown}matching {what}" if text.strip() else f"All {what} ({shown or ''}{len(matches):,} shown)")
         return matches
 
-    def _select_match(self, item_id: int) -> None:
+    def _select_match(self, item_id: int | str) -> None:
         """Highlight ``item_id`` in the search results when it is listed there."""
         frame = self.matches_model.frame
         rows = [] if frame.empty else list(frame.index[frame["item_id"].to_numpy() == item_id])
@@ -127,16 +128,16 @@ class SimilarPage(QWidget):
     def _show_first_match(self) -> None:
         self.search()
         if self.matches_model.rowCount():
-            self.show_item(int(self.matches_model.value(0, "item_id")))
+            self.show_item(id_value(self.matches_model.value(0, "item_id")))
 
     # -- showing ----------------------------------------------------------------------------
-    def show_item(self, item_id: int, *, remember: bool = True) -> bool:
+    def show_item(self, item_id: int | str, *, remember: bool = True) -> bool:
         """Show the top-k items most similar to ``item_id``; False (with a message) when unknown."""
         recommender = self.state.recommender
         if recommender is None:
             self.message.show_message(NO_MODEL_TEXT, error=True)
             return False
-        item_id = int(item_id)
+        item_id = id_value(item_id)
         if remember and self.current_item is not None and self.current_item != item_id:
             self._back.append(self.current_item)
         self.back_button.setEnabled(bool(self._back))
@@ -158,7 +159,7 @@ class SimilarPage(QWidget):
     def _neighbour_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = selected.indexes()
         if rows:
-            self.card.show_item(int(self.similar_model.value(rows[0].row(), "item_id")))
+            self.card.show_item(id_value(self.similar_model.value(rows[0].row(), "item_id")))
 
     def go_back(self) -> None:
         if self._back:
@@ -171,7 +172,7 @@ class SimilarPage(QWidget):
 
     def _activate(self, model: FrameModel, index: QModelIndex) -> None:
         if index.isValid():
-            self.show_item(int(model.value(index.row(), "item_id")))
+            self.show_item(id_value(model.value(index.row(), "item_id")))
 
     def _model_changed(self) -> None:
         if self.state.model is None:
