@@ -1,4 +1,6 @@
-"""Loaders that turn KION, MovieLens and generic CSV files into ``InteractionData``.
+"""Loaders that turn KION, MovieLens (csv, ml-100k, ML-1M/10M ``.dat``), SASRec-format and
+generic CSV files (each possibly ``.gz``) into ``InteractionData``. ``core.load.load_data``
+is the entry point that also opens zip archives and single files.
 
 Every public function either returns a complete ``InteractionData`` or raises one
 ``DataError`` whose message names the file, the column and the first offending lines
@@ -22,10 +24,15 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from . import dates, preview, sources
 from .dataset import REQUIRED_COLUMNS, InteractionData
-from .errors import DataError
+from .errors import DataError, DateFormatError, UnrecognisedDataError
+from .ids import INT64_MAX, as_id_array, is_text_ids, whole_number_ids, whole_numbers
 
-__all__ = ["load_kion", "load_movielens", "load_csv", "detect_format", "load_folder", "MOVIELENS_100K_GENRES"]
+__all__ = [
+    "load_kion", "load_movielens", "load_csv", "load_sasrec", "detect_format", "load_folder", "MOVIELENS_100K_GENRES",
+    "FOLDER_MARKERS",
+]
 
 #: Names of ml-100k's 19 genre flags, used when ``u.genre`` is absent.
 MOVIELENS_100K_GENRES: tuple[str, ...] = (
@@ -49,17 +56,18 @@ _MAX_NS_SAFE = 9_200_000_000 * _NS_PER_S
 class _Col:
     """How one column is read and checked.
 
-    kind: "id" (whole number, no blanks), "float" (number, blanks allowed), "weight"
-    (finite number, no blanks), "date" (date text), "unix" (unix time), "auto_dt"
-    (unix time or date text, decided from the values), "text" (kept as read).
+    kind: "id" (whole number or text, no blanks), "int" (whole number, no blanks: the
+    SASRec format's ids), "float" (number, blanks allowed), "weight" (finite number, no
+    blanks), "date" (date text), "unix" (unix time), "auto_dt" (unix time or date text,
+    decided from the values), "text" (kept as read).
     """
 
     kind: str
-    fmt: str | None = None  # strftime format for "date"
+    fmt: str | None = None  # "date": a stated date format (core.dates), None to infer it
     unit: str = "s"  # "s" or "ms" for "unix"
 
 
-_FAST_DTYPE = {"id": "int64", "float": "float64", "weight": "float64", "date": "category", "unix": "int64"}
+_FAST_DTYPE = {"id": "int64", "float": "float64", "weight": "float64", "date": "category", "unix": "int64", "int": "int64"}
 
 
 def _fail(problem: str, path: Path | str, column: str | None = None, rows: Sequence[int] | None = None) -> NoReturn:
@@ -79,14 +87,14 @@ def _decode_error_line(path: Path, encoding: str) -> int | None:
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
         line = 1
-        with open(path, "rb") as fh:
+        with sources.open_binary(path) as fh:
             while chunk := fh.read(1 << 22):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     return line + chunk.count(b"\n", 0, max(exc.start, 0))
                 line += chunk.count(b"\n")
-    except (OSError, LookupError):
+    except (OSError, LookupError, *sources.DECOMPRESS_ERRORS):
         return None
     return None
 
@@ -128,15 +136,17 @@ def _pandas_call(path: Path, encoding: str, fn: Callable[[], pd.DataFrame], *, h
         _fail(f"the file could not be parsed: {msg}", path)
     except FileNotFoundError:
         _fail("file not found", path)
+    except sources.DECOMPRESS_ERRORS as exc:
+        _fail(f"the compressed file is damaged or incomplete ({exc}); download it again", path)
     except OSError as exc:
         _fail(f"the file could not be read: {exc.strerror or exc}", path)
 
 
 def _first_line(path: Path, encoding: str) -> str:
     try:
-        with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        with sources.open_text(path, encoding, errors="replace") as fh:
             return fh.readline().rstrip("\r\n")
-    except OSError:
+    except (OSError, *sources.DECOMPRESS_ERRORS):
         return ""
 
 
@@ -174,13 +184,13 @@ def _leading_field_counts(path: Path, sep: str, encoding: str, n: int = 2) -> li
     """Field counts of the first ``n`` non-blank lines (csv module, same separator)."""
     counts: list[int] = []
     try:
-        with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        with sources.open_text(path, encoding, errors="replace") as fh:
             for row in csv.reader(fh, delimiter=sep):
                 if any(f.strip() for f in row):
                     counts.append(len(row))
                     if len(counts) >= n:
                         break
-    except (OSError, csv.Error):
+    except (OSError, csv.Error, TypeError, *sources.DECOMPRESS_ERRORS):  # TypeError: sep of 2+ characters
         pass
     return counts
 
@@ -245,8 +255,8 @@ def _data_lines(path: Path, header: bool, sep: str) -> np.ndarray | None:
     ``None`` when the file has no blank lines (row i is then line i + 1 or i + 2).
     """
     try:
-        data = path.read_bytes()
-    except OSError:
+        data = sources.read_bytes(path)
+    except (OSError, *sources.DECOMPRESS_ERRORS):
         return None
     if data[:1] not in (b"\n", b"\r", b" ", b"\t") and not any(
         t in data for t in (b"\n\n", b"\n\r\n", b"\n ", b"\n\t")
@@ -309,20 +319,58 @@ def _numeric(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _conv_id(s: pd.Series, path: Path, col: str, locate: _Locator) -> np.ndarray:
-    if ptypes.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+    """An id column -> int64 when every id is a whole number that fits in int64 (the fast
+    path: pandas already read it as integers), else the ids as text exactly as read (an
+    object array of ``str``; only the CSV quoting is gone). See ``core.ids``.
+
+    Raises ``DataError`` naming the lines of blank (empty or whitespace-only) ids.
+    """
+    dtype = s.dtype
+    if ptypes.is_integer_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype) and not s.hasnans:
+        if dtype.kind != "u" or len(s) == 0 or int(s.max()) <= INT64_MAX:
+            return s.to_numpy(dtype=np.int64)
+    if ptypes.is_float_dtype(dtype):  # a loader that read the ids as floats: whole values only
+        vals = s.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = np.isnan(vals) | (np.abs(vals) >= 2.0**63) | (vals != np.floor(vals))
+        if bad.any():
+            _bad("ids must be whole numbers or text (read as numbers here)", path, col, s, bad, locate)
+        return vals.astype(np.int64)
+    # Text (or a column of mixed values): decide on the distinct values only.
+    values = s.to_numpy(dtype=object, na_value=None) if not isinstance(dtype, np.dtype) else s.to_numpy()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.empty(len(uniques), dtype=object)
+    texts[:] = [v if isinstance(v, str) else str(v) for v in uniques.tolist()]
+    blank_unique = np.fromiter((not t.strip() for t in texts.tolist()), dtype=bool, count=len(texts))
+    blank = codes < 0
+    if blank_unique.any():
+        blank |= blank_unique[np.where(codes < 0, 0, codes)] & (codes >= 0)
+    if blank.any():
+        _bad("ids must not be empty", path, col, s, blank, locate)
+    ints = whole_number_ids(texts)
+    if ints is not None:
+        return ints[codes]
+    return texts[codes]
+
+
+def _conv_int(s: pd.Series, path: Path, col: str, locate: _Locator) -> np.ndarray:
+    """A column of whole numbers -> int64; raises ``DataError`` naming the lines of other values."""
+    if ptypes.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype) and not s.hasnans:
         return s.to_numpy(dtype=np.int64)
-    if not ptypes.is_numeric_dtype(s.dtype) or ptypes.is_bool_dtype(s.dtype):
-        num = pd.to_numeric(s.astype(object), errors="coerce")
-        if num.dtype.kind == "i":
-            return num.to_numpy(dtype=np.int64)
-        vals = np.asarray(num.to_numpy(dtype="float64", na_value=np.nan), dtype=np.float64)
-    else:
-        vals, _ = _numeric(s)
+    vals, _ = _numeric(s)
     with np.errstate(invalid="ignore"):
         bad = np.isnan(vals) | (np.abs(vals) >= 2.0**63) | (vals != np.floor(vals))
     if bad.any():
-        _bad("ids must be whole numbers", path, col, s, bad, locate)
+        _bad("values must be whole numbers", path, col, s, bad, locate)
     return vals.astype(np.int64)
+
+
+def _dt_spec(default: _Col, date_format: str | None) -> _Col:
+    """How to read a time column: ``default`` unless a date format is stated."""
+    if date_format is None:
+        return default
+    unit = dates.unix_unit_of(date_format)
+    return _Col("unix", unit=unit) if unit else _Col("date", fmt=date_format)
 
 
 def _conv_float(
@@ -340,70 +388,50 @@ def _conv_float(
     return vals
 
 
-def _to_ns(values: pd.Series | pd.Index | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Datetime-like values -> (int64 nanoseconds, NaT-or-out-of-range mask); tz-aware -> naive UTC."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        if isinstance(values, pd.Series):
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        else:
-            values = values.tz_convert("UTC").tz_localize(None)
-    arr = np.asarray(values)
-    if arr.dtype.kind != "M":
-        arr = np.asarray(pd.to_datetime(pd.Series(arr), errors="coerce"))
-    unit, _ = np.datetime_data(arr.dtype)
-    ints = arr.view(np.int64)
-    nat = np.isnat(arr)
-    per = {"s": _NS_PER_S, "ms": 1_000_000, "us": 1_000, "ns": 1}.get(unit)
-    if per is None:  # days, minutes...: let numpy convert (small ranges only)
-        arr = arr.astype("datetime64[s]")
-        ints, per = arr.view(np.int64), _NS_PER_S
-    limit = _MAX_NS_SAFE // per
-    out_of_range = ~nat & ((ints > limit) | (ints < -limit))
-    ns = np.where(nat | out_of_range, 0, ints) * per
-    return ns, nat | out_of_range
+def _first_rows(codes: np.ndarray, wanted: Sequence[int]) -> np.ndarray:
+    """Row positions (sorted) of the first occurrence of each code in ``wanted``."""
+    return np.sort(np.array([int(np.argmax(codes == k)) for k in wanted], dtype=np.int64))
 
 
-def _parse_date_text(text: pd.Series, fmt: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Date/time strings -> (int64 ns, unparsable mask). Fast path first, then ISO 8601, then mixed."""
-    text = text.astype(object)
-    present = text.notna().to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        if fmt is not None:
-            ns, bad = _to_ns(pd.to_datetime(text, format=fmt, errors="coerce"))
-            return ns, bad
-        ns, bad = _to_ns(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
-        todo = np.flatnonzero(bad & present)
-        for kwargs in ({"format": "ISO8601"}, {"format": "mixed"}):
-            if todo.size == 0:
-                break
-            sub = text.iloc[todo].astype(str).str.strip()
-            parsed = pd.to_datetime(sub, errors="coerce", utc=True, **kwargs)
-            sub_ns, sub_bad = _to_ns(parsed)
-            if kwargs["format"] == "mixed":
-                # dateutil would read a bare number such as "5" as a day of the current month.
-                sub_bad |= pd.to_numeric(sub, errors="coerce").notna().to_numpy()
-            ok = ~sub_bad
-            ns[todo[ok]] = sub_ns[ok]
-            bad[todo[ok]] = False
-            todo = todo[sub_bad]
-    return ns, bad
+def _conv_date(
+    s: pd.Series, path: Path, col: str, locate: _Locator, fmt: str | None, notes: list[str] | None = None
+) -> np.ndarray:
+    """Date text -> datetime64[ns], read with ONE format for the whole column (``core.dates``):
+    ``fmt`` when stated, else the format all distinct values share.
 
-
-def _conv_date(s: pd.Series, path: Path, col: str, locate: _Locator, fmt: str | None) -> np.ndarray:
+    Works on the distinct values (categories), so KION's few hundred dates cost nothing.
+    Raises ``DataError`` naming two conflicting values (formats mixed, or day/month order
+    undecided) or the lines of values that do not match the format.
+    """
+    unit = dates.unix_unit_of(fmt)
+    if unit is not None:
+        return _conv_unix(s, path, col, locate, unit)
     if isinstance(s.dtype, pd.CategoricalDtype):
-        cats = pd.Series(s.cat.categories.astype(str))
-        cat_ns, cat_bad = _parse_date_text(cats, fmt)
-        codes = s.cat.codes.to_numpy()
-        missing = codes < 0
-        safe = np.where(missing, 0, codes)
-        ns = cat_ns[safe] if cat_ns.size else np.zeros(codes.size, dtype=np.int64)
-        bad = missing | (cat_bad[safe] if cat_bad.size else True)
+        codes, values = s.cat.codes.to_numpy(), s.cat.categories
     else:
-        ns, bad = _parse_date_text(s, fmt)
-    if bad.any():
-        what = f"dates must match {fmt!r}" if fmt else "dates could not be read (expected e.g. 2021-05-11)"
+        codes, values = pd.factorize(s, use_na_sentinel=True)
+    try:
+        parsed = dates.parse_dates(pd.Series(np.asarray(values, dtype=object), dtype=object), fmt)
+    except dates.DateConflict as exc:
+        raise DateFormatError(exc.problem, file=str(path), column=col, rows=locate(_first_rows(codes, exc.examples))) from None
+    missing = codes < 0
+    if len(values) and not parsed.bad.any() and not missing.any():  # the usual case: one gather
+        ns, bad = parsed.ns[codes], None
+    elif len(values):
+        safe = np.where(missing, 0, codes)
+        ns, bad = parsed.ns[safe], missing | parsed.bad[safe]
+    else:
+        ns, bad = np.zeros(codes.size, dtype=np.int64), np.ones(codes.size, dtype=bool)
+    if bad is not None and bad.any():
+        if fmt is not None:
+            what = f"dates do not match the stated date format {fmt!r} (--date-format, date_format=)"
+        elif parsed.what.startswith("dates could not"):
+            what = parsed.what
+        else:
+            what = f"dates could not be read as {parsed.what}, the format of the column's other values"
         _bad(what, path, col, s, bad, locate)
+    if parsed.note and notes is not None:
+        notes.append(f"{Path(path).name}: column '{col}' read as {parsed.note}")
     return ns.view("datetime64[ns]")
 
 
@@ -431,9 +459,7 @@ def _conv_unix(s: pd.Series, path: Path, col: str, locate: _Locator, unit: str) 
 def _conv_auto_dt(
     s: pd.Series, path: Path, col: str, locate: _Locator, notes: list[str]
 ) -> np.ndarray:
-    """Numbers -> unix seconds (milliseconds when too large for seconds); text -> dates."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
+    """Numbers -> unix seconds or milliseconds (by magnitude, noted); text -> dates (``_conv_date``)."""
     numeric = ptypes.is_numeric_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype)
     if not numeric:
         present = s.notna().to_numpy()
@@ -441,12 +467,13 @@ def _conv_auto_dt(
         numeric = present.any() and np.count_nonzero(~np.isnan(num) & present) * 2 > np.count_nonzero(present)
     if numeric:
         vals, _ = _numeric(s)
-        finite = vals[np.isfinite(vals)]
-        unit = "ms" if finite.size and np.nanmax(np.abs(finite)) > 1e11 else "s"
-        if unit == "ms":
-            notes.append(f"{Path(path).name}: column '{col}' read as unix time in milliseconds")
+        try:
+            unit, how = dates.unix_unit(vals)
+        except dates.DateConflict as exc:
+            raise DateFormatError(exc.problem, file=str(path), column=col, rows=locate(np.sort(np.asarray(exc.examples)))) from None
+        notes.append(f"{Path(path).name}: column '{col}' read as {how}")
         return _conv_unix(s, path, col, locate, unit)
-    return _conv_date(s, path, col, locate, None)
+    return _conv_date(s, path, col, locate, None, notes)
 
 
 _TYPED_READ_ERRORS = (ValueError, TypeError, OverflowError)
@@ -519,10 +546,17 @@ def _read_columns(
         s = df[col]
         if spec.kind == "id":
             out[col] = _conv_id(s, path, col, locate)
+        elif spec.kind == "int":
+            out[col] = _conv_int(s, path, col, locate)
+        elif spec.kind == "dat_gap":
+            if s.notna().any():  # an empty field between '::' holds something: a lone ':' in the line
+                pos = np.flatnonzero(s.notna().to_numpy())
+                _fail(f"fields must be separated by '::' ({_DAT_LAYOUT}); {pos.size:,} line(s) have a single ':'",
+                      path, rows=locate(pos))
         elif spec.kind in ("float", "weight"):
             out[col] = _conv_float(s, path, col, locate, allow_missing=spec.kind == "float", notes=notes)
         elif spec.kind == "date":
-            out[col] = _conv_date(s, path, col, locate, spec.fmt)
+            out[col] = _conv_date(s, path, col, locate, spec.fmt, notes)
         elif spec.kind == "unix":
             out[col] = _conv_unix(s, path, col, locate, spec.unit)
         elif spec.kind == "auto_dt":
@@ -548,8 +582,8 @@ def _interactions(
     """Assemble an interactions frame with the exact dtypes of ``REQUIRED_COLUMNS``."""
     n = len(user)
     data = {
-        "user_id": np.asarray(user, dtype=np.int64),
-        "item_id": np.asarray(item, dtype=np.int64),
+        "user_id": as_id_array(user),  # int64, or text (object of str: the frame's "str" dtype)
+        "item_id": as_id_array(item),
         "datetime": np.asarray(dt).astype("datetime64[ns]", copy=False),
         "weight": np.ones(n, dtype=np.float32) if weight is None else np.asarray(weight, dtype=np.float32),
     }
@@ -605,7 +639,7 @@ def _items_frame(
         year = year.fillna(year_fallback)
     return pd.DataFrame(
         {
-            "item_id": np.asarray(item_id, dtype=np.int64),
+            "item_id": as_id_array(item_id),
             "title": title.to_numpy(),
             "title_orig": orig.to_numpy(),
             "release_year": year.array,
@@ -616,7 +650,7 @@ def _items_frame(
 
 def _note_missing_items(interactions: pd.DataFrame, items: pd.DataFrame, path: Path, notes: list[str]) -> None:
     used = pd.unique(interactions["item_id"].to_numpy())
-    n = int((~np.isin(used, items["item_id"].to_numpy())).sum())
+    n = int((~pd.Series(used).isin(items["item_id"].to_numpy())).sum())  # hashed: fast for text ids too
     if n:
         notes.append(f"{path.name}: {n:,} item(s) in the interactions have no entry here (no title)")
 
@@ -633,14 +667,74 @@ def _require_folder(folder: str | Path) -> Path:
 # --------------------------------------------------------------------------- KION
 
 
-def _read_side_table(
-    path: Path, id_col: str, notes: list[str], *, numeric_year: bool = False
+def _side_ids_as_text(path: Path, hd: _Header, id_col: str, n_rows: int) -> np.ndarray | None:
+    """The id column of a side table re-read as text exactly as written ("012" stays "012"),
+    aligned with ``_read_columns``' rows; None when the rows do not line up."""
+    kw: dict = dict(sep=",", encoding="utf-8", engine="c", index_col=False, header=0, dtype=str,
+                    keep_default_na=False, na_values=[""], usecols=[hd.raw[id_col]])
+    if hd.names is not None:
+        kw["names"] = hd.names
+    df = _pandas_call(path, "utf-8", lambda: pd.read_csv(path, **kw))
+    if len(df) != n_rows:
+        return None
+    return as_id_array(df.iloc[:, 0].to_numpy(dtype=object))
+
+
+def _align_side_ids(
+    df: pd.DataFrame, id_col: str, ids_like: pd.Series, path: Path, notes: list[str],
+    exact_text: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """An items/users table: unique int64 id column plus every other named column."""
+    """Give an items/users table's ids the kind of the interactions' ids (``ids_like``) so
+    that lookups match.
+
+    Text interactions, integer side ids: the side ids as text, ``exact_text`` (the column
+    as written, e.g. "012") when given, else their decimal text. Integer interactions,
+    text side ids: the whole numbers become int64; rows whose id is not one (no
+    interaction can name them) are dropped, and so are later rows that become the same
+    number ("12" and "012"), each with a note. Same kind: ``df`` unchanged.
+    """
+    ids = df[id_col]
+    if is_text_ids(ids_like) and not is_text_ids(ids):
+        text = exact_text if exact_text is not None and len(exact_text) == len(df) else as_id_array(ids.to_numpy().astype(str))
+        return df.assign(**{id_col: text})
+    if is_text_ids(ids_like) or not is_text_ids(ids):
+        return df
+    codes, uniques = pd.factorize(ids.to_numpy(dtype=object))
+    values, ok = whole_numbers(np.asarray(uniques, dtype=object))
+    keep = ok[codes]
+    if not keep.all():
+        shown = ", ".join(_show(v) for v in pd.unique(ids[~keep].to_numpy(dtype=object))[:3])
+        notes.append(
+            f"{path.name}: {int((~keep).sum()):,} row(s) ignored: their {id_col} is not a whole number "
+            f"(e.g. {shown}) while the interactions' {id_col}s are, so no interaction names them"
+        )
+    df = df[keep].assign(**{id_col: values[codes[keep]]})
+    dup = df[id_col].duplicated(keep="first").to_numpy()
+    if dup.any():
+        shown = ", ".join(_show(v) for v in ids[keep][dup].to_numpy(dtype=object)[:3])
+        notes.append(
+            f"{path.name}: {int(dup.sum()):,} row(s) ignored: their {id_col} (e.g. {shown}) is the same "
+            "number as an earlier row's; the first one kept"
+        )
+        df = df[~dup]
+    return df.reset_index(drop=True)
+
+
+def _read_side_table(
+    path: Path, id_col: str, notes: list[str], *, numeric_year: bool = False, ids_like: pd.Series | None = None
+) -> pd.DataFrame:
+    """An items/users table: unique id column plus every other named column.
+
+    ``ids_like``: the interactions' id column; the table's ids get its kind so that lookups
+    match (``_align_side_ids``; for text interactions the ids exactly as written). Without
+    it, the ids are int64 when they all are whole numbers, else text.
+    """
     hd = _resolve_columns(path, ",", "utf-8", [id_col])
     df = _read_columns(
         path, {id_col: _Col("id")}, head=hd, keep_other=True, text_na=True, notes=notes
     )
+    if ids_like is not None and is_text_ids(ids_like) and not is_text_ids(df[id_col]):
+        df = _align_side_ids(df, id_col, ids_like, path, notes, _side_ids_as_text(path, hd, id_col, len(df)))
     df = _drop_unnamed(df)
     df.columns = [str(c).strip() for c in df.columns]
     df = df[[id_col] + [c for c in df.columns if c != id_col]]
@@ -648,28 +742,41 @@ def _read_side_table(
         years = pd.to_numeric(df["release_year"], errors="coerce")
         whole = years.where(years == np.floor(years))
         df["release_year"] = whole.astype("Int64")
-    return _dedupe(df, id_col, path, notes)
+    df = _dedupe(df, id_col, path, notes)
+    return df if ids_like is None else _align_side_ids(df, id_col, ids_like, path, notes)
 
 
 def _optional_file(folder: Path, *names: str) -> Path | None:
-    for name in names:
-        p = folder / name
-        if p.is_file():
-            return p
-    return None
+    """The first of ``names`` (or ``name.gz``) present in ``folder``."""
+    return sources.find_file(folder, *names)
 
 
-def load_kion(folder: str | Path) -> InteractionData:
+def _folder_and_file(source: str | Path, names: Sequence[str], what: str) -> tuple[Path, Path]:
+    """(folder, main file) for a folder (the first of ``names`` in it, plain or ``.gz``) or for
+    the main file itself (its folder holds the side tables)."""
+    source = Path(source)
+    if source.is_file():
+        return source.parent, source
+    folder = _require_folder(source)
+    path = _optional_file(folder, *names)
+    if path is None:
+        _check_file(folder / names[0], what)
+    return folder, path  # type: ignore[return-value]
+
+
+def load_kion(folder: str | Path, date_format: str | None = None) -> InteractionData:
     """Load an MTS KION folder: ``interactions.csv`` plus optional ``items_en.csv`` / ``users_en.csv``.
 
-    (``items.csv`` / ``users.csv`` are used when the ``_en`` files are absent.)
+    (``items.csv`` / ``users.csv`` are used when the ``_en`` files are absent; each may be
+    gzipped, ``interactions.csv.gz``.) ``folder`` may also be the interactions file itself.
+    ``date_format``: how ``last_watch_dt`` is written (see ``core.dates``); None infers it.
+    Raises ``DataError``.
     """
-    folder = _require_folder(folder)
+    source = str(folder)
+    folder, path = _folder_and_file(folder, ["interactions.csv"], "a KION folder needs interactions.csv")
     notes: list[str] = []
-    path = folder / "interactions.csv"
-    _check_file(path, "a KION folder needs interactions.csv")
     hd = _resolve_columns(path, ",", "utf-8", ["user_id", "item_id", "last_watch_dt"], ["total_dur", "watched_pct"])
-    cols = {"user_id": _Col("id"), "item_id": _Col("id"), "last_watch_dt": _Col("date")}
+    cols = {"user_id": _Col("id"), "item_id": _Col("id"), "last_watch_dt": _dt_spec(_Col("date"), date_format)}
     cols.update({c: _Col("float") for c in ("total_dur", "watched_pct") if c in hd.raw})
     df = _read_columns(path, cols, head=hd, notes=notes)
     extra = {c: df[c].to_numpy() for c in ("total_dur", "watched_pct") if c in df}
@@ -679,12 +786,12 @@ def load_kion(folder: str | Path) -> InteractionData:
     items = users = None
     items_path = _optional_file(folder, "items_en.csv", "items.csv")
     if items_path is not None:
-        items = _read_side_table(items_path, "item_id", notes, numeric_year=True)
+        items = _read_side_table(items_path, "item_id", notes, numeric_year=True, ids_like=interactions["item_id"])
         _note_missing_items(interactions, items, items_path, notes)
     users_path = _optional_file(folder, "users_en.csv", "users.csv")
     if users_path is not None:
-        users = _read_side_table(users_path, "user_id", notes)
-    return InteractionData(interactions, items, users, source=str(folder), format="kion", notes=notes)
+        users = _read_side_table(users_path, "user_id", notes, ids_like=interactions["user_id"])
+    return InteractionData(interactions, items, users, source=source, format="kion", notes=notes)
 
 
 # --------------------------------------------------------------------------- MovieLens
@@ -760,7 +867,7 @@ def _read_u_item(folder: Path, path: Path, notes: list[str]) -> pd.DataFrame:
     return _dedupe(items, "item_id", path, notes, header=False, sep="|")
 
 
-def _read_u_data(path: Path, notes: list[str]) -> pd.DataFrame:
+def _read_u_data(path: Path, notes: list[str], date_format: str | None = None) -> pd.DataFrame:
     n_fields = _count_fields(path, "\t", "utf-8", csv.QUOTE_NONE)
     if n_fields < 4:
         hint = _separator_hint(path, "utf-8", "\t")
@@ -777,113 +884,316 @@ def _read_u_data(path: Path, notes: list[str]) -> pd.DataFrame:
             rows=[1],
         )
     names = ["user_id", "item_id", "rating", "timestamp"] + [f"extra_{i}" for i in range(n_fields - 4)]
-    cols = {"user_id": _Col("id"), "item_id": _Col("id"), "rating": _Col("float"), "timestamp": _Col("unix")}
+    cols = {"user_id": _Col("id"), "item_id": _Col("id"), "rating": _Col("float"),
+            "timestamp": _dt_spec(_Col("unix"), date_format)}
     return _read_columns(path, cols, sep="\t", names=names, quoting=csv.QUOTE_NONE, notes=notes)
 
 
-def load_movielens(folder: str | Path) -> InteractionData:
-    """Load a MovieLens folder: ``ratings.csv`` (+ ``movies.csv``) or ``u.data`` (+ ``u.item``, ``u.genre``).
+_ML_RATINGS = ("ratings.csv", "ratings.dat", "u.data")
+_DAT_LAYOUT = "UserID::MovieID::Rating::Timestamp"
+_DAT_NAMES = ["user_id", "_sep1", "item_id", "_sep2", "rating", "_sep3", "timestamp"]
 
-    The rating goes to the ``rating`` column; weight is 1.0. Items get ``title`` (year
-    removed), ``title_orig``, ``release_year`` (Int64) and ``genres`` (", "-joined).
+
+def _read_ratings_dat(path: Path, notes: list[str], date_format: str | None = None) -> pd.DataFrame:
+    """MovieLens-1M/10M ``ratings.dat``: ``UserID::MovieID::Rating::Timestamp``, no header.
+
+    Read by the C parser splitting on ':' (fast enough for ML-10M's 10M lines): each '::'
+    leaves an empty field, which must stay empty; a lone ':' or a missing field shows up
+    as a bad value or field count on its line.
     """
-    folder = _require_folder(folder)
+    cols = {c: _Col("dat_gap") for c in ("_sep1", "_sep2", "_sep3")}  # checked first: they explain the rest
+    cols.update({"user_id": _Col("id"), "item_id": _Col("id"), "rating": _Col("float"),
+                 "timestamp": _dt_spec(_Col("unix"), date_format)})
+    try:
+        df = _read_columns(path, cols, sep=":", names=_DAT_NAMES, quoting=csv.QUOTE_NONE, notes=notes)
+    except DataError as exc:
+        if "fields but" in exc.problem:
+            _fail(f"expected 4 fields separated by '::' ({_DAT_LAYOUT})", path, rows=exc.rows)
+        raise
+    return df
+
+
+def _read_movies_dat(path: Path, notes: list[str]) -> pd.DataFrame:
+    """MovieLens-1M/10M ``movies.dat``: ``MovieID::Title::Genres`` (Latin-1 in ML-1M; read as
+    UTF-8 when it is valid UTF-8). Titles may contain ':', so lines are split in Python."""
+    try:
+        raw = sources.read_bytes(path)
+    except (OSError, *sources.DECOMPRESS_ERRORS) as exc:
+        _fail(f"the file could not be read: {getattr(exc, 'strerror', None) or exc}", path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    ids: list[int] = []
+    titles: list[str] = []
+    genres: list[str] = []
+    bad: list[int] = []
+    for lineno, line in enumerate(text.split("\n"), start=1):  # not splitlines(): Latin-1 has U+0085
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        parts = line.split("::")
+        if len(parts) != 3 or not re.fullmatch(r"\s*\d{1,18}\s*", parts[0]):
+            bad.append(lineno)
+            continue
+        ids.append(int(parts[0]))
+        titles.append(parts[1])
+        genres.append(parts[2])
+    if bad:
+        _fail(
+            f"expected lines 'MovieID::Title::Genres' with a whole-number MovieID: {len(bad):,} bad line(s)",
+            path,
+            rows=bad,
+        )
+    if not ids:
+        _fail("the file has no data rows", path)
+    genre_text = _ml_genres(pd.Series(genres, dtype="str"))
+    items = _items_frame(np.array(ids, dtype=np.int64), pd.Series(titles, dtype="str"), genre_text)
+    return _dedupe(items, "item_id", path, notes, header=False, sep=":")
+
+
+def _movielens_kind(path: Path) -> str:
+    """"csv" (ratings.csv), "dat" (ratings.dat) or "u.data" (ml-100k), by name, else by the first line."""
+    name = sources.plain_name(path).lower()
+    if name.endswith(".dat"):
+        return "dat"
+    if name == "u.data":
+        return "u.data"
+    if name.endswith(".csv"):
+        return "csv"
+    first = _first_line(path, "latin-1")
+    return "dat" if "::" in first else "u.data" if "\t" in first else "csv"
+
+
+def load_movielens(folder: str | Path, date_format: str | None = None) -> InteractionData:
+    """Load a MovieLens folder: ``ratings.csv`` (+ ``movies.csv``), ``ratings.dat`` (+ ``movies.dat``;
+    MovieLens-1M/10M) or ``u.data`` (+ ``u.item``, ``u.genre``; ml-100k). Each may be gzipped.
+
+    ``folder`` may also be the ratings file itself. The rating goes to the ``rating``
+    column; weight is 1.0. Items get ``title`` (year removed), ``title_orig``,
+    ``release_year`` (Int64) and ``genres`` (", "-joined). ``date_format`` overrides the
+    timestamps' unix seconds (e.g. "unix_ms"). Raises ``DataError``.
+    """
+    source = str(folder)
+    folder, path = _folder_and_file(folder, _ML_RATINGS, "a MovieLens folder needs ratings.csv, ratings.dat or u.data")
     notes: list[str] = []
     items = None
-    ratings_path, udata_path = folder / "ratings.csv", folder / "u.data"
-    if ratings_path.is_file() or not udata_path.is_file():
-        _check_file(ratings_path, "a MovieLens folder needs ratings.csv or u.data")
-        hd = _resolve_columns(ratings_path, ",", "utf-8", ["userId", "movieId", "timestamp"], ["rating"])
-        cols = {"userId": _Col("id"), "movieId": _Col("id"), "timestamp": _Col("unix")}
+    time_spec = _dt_spec(_Col("unix"), date_format)
+    kind = _movielens_kind(path)
+    if kind == "csv":
+        hd = _resolve_columns(path, ",", "utf-8", ["userId", "movieId", "timestamp"], ["rating"])
+        cols = {"userId": _Col("id"), "movieId": _Col("id"), "timestamp": time_spec}
         if "rating" in hd.raw:
             cols["rating"] = _Col("float")
-        df = _read_columns(ratings_path, cols, head=hd, notes=notes)
+        df = _read_columns(path, cols, head=hd, notes=notes)
         extra = {"rating": df["rating"].to_numpy()} if "rating" in df else {}
         interactions = _interactions(df["userId"], df["movieId"], df["timestamp"].to_numpy(), extra=extra)
-        movies_path = folder / "movies.csv"
-        if movies_path.is_file():
+        movies_path = _optional_file(folder, "movies.csv")
+        if movies_path is not None:
             items = _read_movies_csv(movies_path, notes)
-            _note_missing_items(interactions, items, movies_path, notes)
-    else:
-        df = _read_u_data(udata_path, notes)
+    elif kind == "dat":
+        df = _read_ratings_dat(path, notes, date_format)
         interactions = _interactions(
             df["user_id"], df["item_id"], df["timestamp"].to_numpy(), extra={"rating": df["rating"].to_numpy()}
         )
-        uitem_path = folder / "u.item"
-        if uitem_path.is_file():
-            items = _read_u_item(folder, uitem_path, notes)
-            _note_missing_items(interactions, items, uitem_path, notes)
-    return InteractionData(interactions, items, None, source=str(folder), format="movielens", notes=notes)
+        movies_path = _optional_file(folder, "movies.dat")
+        if movies_path is not None:
+            items = _read_movies_dat(movies_path, notes)
+    else:
+        df = _read_u_data(path, notes, date_format)
+        interactions = _interactions(
+            df["user_id"], df["item_id"], df["timestamp"].to_numpy(), extra={"rating": df["rating"].to_numpy()}
+        )
+        movies_path = _optional_file(folder, "u.item")
+        if movies_path is not None:
+            items = _read_u_item(folder, movies_path, notes)
+    del df
+    if items is not None and movies_path is not None:
+        items = _align_side_ids(items, "item_id", interactions["item_id"], movies_path, notes)
+        _note_missing_items(interactions, items, movies_path, notes)
+    return InteractionData(interactions, items, None, source=source, format="movielens", notes=notes)
 
 
 # --------------------------------------------------------------------------- generic CSV
 
 
+def _mapped_columns(
+    path: Path, roles: dict[str, str | int], sep: str, header: bool
+) -> tuple[dict[str, str], _Header | None, list[str] | None]:
+    """Resolve a column mapping (role -> header name, or 0-based position) to the names the
+    reader uses: (role -> column name, header info or None, names for a header-less file or None).
+
+    Raises ``DataError`` naming the file for a missing column (listing those found) or a
+    position beyond the first line's fields.
+    """
+    names: list[str] | None = None
+    found: list[str] = []
+    if header:
+        if any(isinstance(c, int) for c in roles.values()):
+            found = [c.strip() for c in _header_columns(path, sep, "utf-8")]
+        resolved: dict[str, str] = {}
+        for role, c in roles.items():
+            if isinstance(c, int):
+                if not 0 <= c < len(found):
+                    _fail(
+                        f"{role} column position {c} is out of range: the header has {len(found)} column(s) "
+                        f"(positions 0 to {len(found) - 1})",
+                        path, rows=[1],
+                    )
+                resolved[role] = found[c]
+            else:
+                resolved[role] = c
+        head = _resolve_columns(path, sep, "utf-8", list(resolved.values()))
+        return resolved, head, None
+    n_fields = _count_fields(path, sep, "utf-8", csv.QUOTE_MINIMAL)
+    names = [str(i) for i in range(n_fields)]
+    resolved = {}
+    for role, c in roles.items():
+        pos = c if isinstance(c, int) else (int(c) if str(c).strip().isdigit() else None)
+        if pos is None:
+            _fail(f"without a header, the {role} column is given by its 0-based position, not by name ({c!r})", path)
+        if not 0 <= pos < n_fields:
+            hint = ""
+            if n_fields == 1 and (other := _separator_hint(path, "utf-8", sep)):
+                hint = f"; the file looks like it is separated by {_sep_name(other)}, not {_sep_name(sep)}"
+            _fail(
+                f"{role} column position {pos} is out of range: line 1 has {n_fields} field(s) "
+                f"(positions 0 to {n_fields - 1}){hint}",
+                path, rows=[1],
+            )
+        resolved[role] = names[pos]
+    return resolved, None, names
+
+
 def load_csv(
     path: str | Path,
     *,
-    user_col: str,
-    item_col: str,
-    datetime_col: str,
-    weight_col: str | None = None,
+    user_col: str | int,
+    item_col: str | int,
+    datetime_col: str | int,
+    weight_col: str | int | None = None,
     sep: str = ",",
     datetime_format: str = "auto",
+    header: bool = True,
+    date_format: str | None = None,
 ) -> InteractionData:
-    """Load interactions from any delimited file, given which columns hold what.
+    """Load interactions from any delimited file (plain or ``.gz``), given which columns hold what.
 
-    ``datetime_format``: "auto" (numbers -> unix seconds, or milliseconds when too large
-    for seconds; text -> dates), "unix" / "unix_s", "unix_ms", "iso" or a strftime
-    format such as "%d.%m.%Y".
+    Columns are header names, or 0-based positions (``int``; with ``header=False`` also
+    digit strings). ``sep``: one character, or ``r"\\s+"`` for runs of spaces/tabs.
+    ``date_format`` (``datetime_format`` is its older name; "auto" = None): None infers it
+    from the values (numbers -> unix seconds, or milliseconds by magnitude, noted; text ->
+    one date format for the column, see ``core.dates``), else "iso", "dayfirst",
+    "monthfirst", "unix_s", "unix_ms" or a strftime pattern such as "%d.%m.%Y".
+    The weight column, when given, must hold finite numbers. Raises ``DataError``.
     """
     path = Path(path)
     _check_file(path)
+    if date_format is None and datetime_format not in ("auto", None):
+        date_format = "iso" if datetime_format == "text" else datetime_format
+    dates.check_date_format(date_format)
     notes: list[str] = []
-    wanted = [user_col, item_col, datetime_col] + ([weight_col] if weight_col else [])
-    if len(set(wanted)) != len(wanted):
+    roles: dict[str, str | int] = {"user": user_col, "item": item_col, "time": datetime_col}
+    if weight_col is not None:
+        roles["weight"] = weight_col
+    if len(set(map(str, roles.values()))) != len(roles):
         _fail("the same column is mapped to more than one role (user, item, datetime, weight)", path)
-    hd = _resolve_columns(path, sep, "utf-8", wanted)
-    if datetime_format == "auto":
-        dt_spec = _Col("auto_dt")
-    elif datetime_format in ("unix", "unix_s"):
-        dt_spec = _Col("unix", unit="s")
-    elif datetime_format == "unix_ms":
-        dt_spec = _Col("unix", unit="ms")
-    elif datetime_format in ("iso", "text"):
-        dt_spec = _Col("date")
-    else:
-        dt_spec = _Col("date", fmt=datetime_format)
-    cols = {user_col: _Col("id"), item_col: _Col("id"), datetime_col: dt_spec}
-    if weight_col:
-        cols[weight_col] = _Col("weight")
-    df = _read_columns(path, cols, head=hd, sep=sep, notes=notes)
-    interactions = _interactions(
-        df[user_col], df[item_col], df[datetime_col].to_numpy(), df[weight_col].to_numpy() if weight_col else None
-    )
+    cols_of, head, names = _mapped_columns(path, roles, sep, header)
+    if len(set(cols_of.values())) != len(cols_of):
+        _fail("the same column is mapped to more than one role (user, item, datetime, weight)", path)
+    cols = {cols_of["user"]: _Col("id"), cols_of["item"]: _Col("id"),
+            cols_of["time"]: _dt_spec(_Col("auto_dt"), date_format)}
+    if "weight" in cols_of:
+        cols[cols_of["weight"]] = _Col("weight")
+    df = _read_columns(path, cols, head=head, sep=sep, names=names, notes=notes)
+    weight = df[cols_of["weight"]].to_numpy() if "weight" in cols_of else None
+    interactions = _interactions(df[cols_of["user"]], df[cols_of["item"]], df[cols_of["time"]].to_numpy(), weight)
     return InteractionData(interactions, None, None, source=str(path), format="csv", notes=notes)
+
+
+# --------------------------------------------------------------------------- SASRec paper format
+
+#: First synthesized datetime of a SASRec-format file (line i gets this plus i seconds).
+SASREC_EPOCH = np.datetime64("2000-01-01T00:00:00", "ns")
+
+
+def load_sasrec(path: str | Path) -> InteractionData:
+    """Load the SASRec paper's format: one ``user item`` pair per line (whole numbers as the
+    published files have them, or text ids), separated by whitespace, no header, each
+    user's lines in time order (plain or ``.gz``).
+
+    The format has no time: ``datetime`` is synthesized from the line order (line i of
+    the data -> 2000-01-01 + i seconds), so only the order within a user is meaningful;
+    a note says so. Raises ``DataError`` for another number of fields, naming the lines.
+    """
+    path = Path(path)
+    _check_file(path, "a SASRec-format file ('user item' per line)")
+    n_fields = _count_fields(path, preview.WHITESPACE, "utf-8", csv.QUOTE_NONE)
+    if n_fields != 2:
+        hint = " (one whole sequence per line? write one 'user item' line per interaction)" if n_fields > 2 else ""
+        _fail(f"expected 2 fields per line ('user item', the SASRec format), found {n_fields}{hint}", path, rows=[1])
+    notes: list[str] = []
+    cols = {"user_id": _Col("id"), "item_id": _Col("id")}
+    df = _read_columns(path, cols, sep=preview.WHITESPACE, names=["user_id", "item_id"], quoting=csv.QUOTE_NONE,
+                       notes=notes)
+    n = len(df)
+    dt = SASREC_EPOCH + np.arange(n, dtype="timedelta64[s]").astype("timedelta64[ns]")
+    notes.append(
+        f"{path.name}: the SASRec format has no timestamps; datetime is synthesized from the line order "
+        "(line by line, one second apart from 2000-01-01), so only each user's order is meaningful: "
+        "hold out each user's last interaction rather than the last days"
+    )
+    interactions = _interactions(df["user_id"].to_numpy(), df["item_id"].to_numpy(), dt)
+    return InteractionData(interactions, None, None, source=str(path), format="sasrec", notes=notes)
 
 
 # --------------------------------------------------------------------------- folders
 
+#: Files that mark a folder's format (each may also be gzipped).
+FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
+    "kion": ("interactions.csv",),
+    "movielens": _ML_RATINGS,
+}
+
+
+def detect_names(names: Sequence[str]) -> str | None:
+    """The format a folder holding files ``names`` is in ("kion", "movielens"), or None."""
+    plain = {sources.plain_name(n) for n in names}
+    for fmt, markers in FOLDER_MARKERS.items():
+        if plain.intersection(markers):
+            return fmt
+    return None
+
 
 def detect_format(folder: str | Path) -> str:
-    """Return "kion" when the folder has interactions.csv, "movielens" for ratings.csv or u.data."""
+    """Return "kion" when the folder has interactions.csv, "movielens" for ratings.csv,
+    ratings.dat or u.data (each possibly ``.gz``). Raises ``UnrecognisedDataError``."""
     folder = _require_folder(folder)
-    if (folder / "interactions.csv").is_file():
-        return "kion"
-    if (folder / "ratings.csv").is_file() or (folder / "u.data").is_file():
-        return "movielens"
-    _fail(
-        "no known data files found; expected interactions.csv (KION) or ratings.csv / u.data (MovieLens)",
-        folder,
-    )
+    fmt = detect_names([p.name for p in folder.iterdir() if p.is_file()])
+    if fmt is None:
+        raise UnrecognisedDataError(
+            "no known data files found; expected interactions.csv (KION) or ratings.csv / ratings.dat / u.data "
+            "(MovieLens); for another log, open its file and say which columns hold the user, item and time "
+            "(--format csv --user-col ... --item-col ... --time-col ... on the command line)",
+            file=str(folder),
+        )
+    return fmt
 
 
-def load_folder(folder: str | Path, fmt: str = "auto") -> InteractionData:
-    """Load a KION or MovieLens folder; ``fmt`` is "auto", "kion" or "movielens"."""
+def load_folder(folder: str | Path, fmt: str = "auto", date_format: str | None = None) -> InteractionData:
+    """Load a KION or MovieLens folder; ``fmt`` is "auto", "kion" or "movielens".
+
+    Anything that is not a folder (a zip archive, a single file) and the formats "sasrec"
+    and "csv" go through ``core.load.load_data``. Raises ``DataError``.
+    """
+    path = Path(folder)
+    if fmt not in ("auto", "kion", "movielens") or (path.exists() and not path.is_dir()):
+        from .load import LoadOptions, load_data
+
+        return load_data(path, LoadOptions(fmt=fmt, date_format=date_format))
+    dates.check_date_format(date_format)
     if fmt == "auto":
         fmt = detect_format(folder)
     if fmt == "kion":
-        return load_kion(folder)
-    if fmt == "movielens":
-        return load_movielens(folder)
-    _fail(f"unknown format {fmt!r}; expected 'auto', 'kion' or 'movielens'", folder)
+        return load_kion(folder, date_format)
+    return load_movielens(folder, date_format)

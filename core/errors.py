@@ -38,6 +38,18 @@ class DataError(SasrecError):
         super().__init__(f"{where}: {problem}" if where else problem)
 
 
+class UnrecognisedDataError(DataError):
+    """A folder, archive or file is not in a format recognised automatically (KION, MovieLens,
+    SASRec). The user has to say which columns hold what (``core.load.CsvMapping``; the
+    app opens its column-mapping dialog on this error)."""
+
+
+class DateFormatError(DataError):
+    """A time column's values do not settle on one date format (ambiguous day/month order,
+    mixed formats, seconds mixed with milliseconds). The user has to state the format
+    (``--date-format``, the app's "Date format" field, ``LoadOptions.date_format``)."""
+
+
 class ConfigError(SasrecError):
     """One or more hyperparameters or filter settings are invalid (one message per field)."""
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .evaluate import Split, leave_last_out, popular_recommendations, popularity, ranking_metrics, time_split
+from .load import LoadOptions
 from .recommend import Recommender
 from .sequences import PAD, UserHistories
 from .train import TrainedModel, Validator
@@ -71,20 +72,21 @@ def make_validator(split: Split, k: int = 10, max_users: int | None = 20_000, se
     return validate
 
 
-def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", split: str = "last", test_days: int = 7, ks: Sequence[int] = (10,), refit: bool | None = None) -> pd.DataFrame:
-    """Evaluate a checkpoint honestly on ``data_dir``.
+def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", options: LoadOptions | None = None, split: str = "last", test_days: int = 7, ks: Sequence[int] = (10,), refit: bool | None = None) -> pd.DataFrame:
+    """Evaluate a checkpoint honestly on ``data_dir`` (a folder, zip archive or file, read as
+    ``options`` say; without them, in format ``fmt``).
 
     When the checkpoint was trained with this very hold-out (recorded in its ``extra``), its
     weights are used as they are. Otherwise its configuration is re-fitted on the split's
     training part first, since the saved weights have seen the test interactions.
     """
     from .checkpoint import load_checkpoint
-    from .data import load_folder
+    from .load import load_data
     from .model_data import check_data_match, filter_for_model
     from .train import fit
 
     model, extra = load_checkpoint(model_path)
-    data = load_folder(data_dir, fmt=fmt)
+    data = load_data(data_dir, options or LoadOptions(fmt=fmt))
     filtered = filter_for_model(model, data.interactions).interactions
     warning = check_data_match(model, filtered).warning()
     if warning:

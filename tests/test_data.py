@@ -391,20 +391,25 @@ def test_unparsable_dates_name_rows(tmp_path: Path) -> None:
     assert "'not a date'" in msg and "4 bad values" in msg
 
 
-def test_non_numeric_and_missing_ids(tmp_path: Path) -> None:
-    write(tmp_path / "interactions.csv", KION_HEADER + KION_ROWS + "abc,1,2021-05-11,1,1\n,2,2021-05-11,1,1\n")
-    msg = check_message(raises_data_error(load_kion, tmp_path), "interactions.csv", "user_id", [5, 6])
-    assert "'abc'" in msg and "(empty)" in msg
+def test_missing_ids_name_rows(tmp_path: Path) -> None:
+    # text ids are valid ids (kept as text, see tests/test_ids_text.py); blank ones are not
+    write(tmp_path / "interactions.csv", KION_HEADER + KION_ROWS + "abc,1,2021-05-11,1,1\n,2,2021-05-11,1,1\n \t,2,2021-05-11,1,1\n")
+    msg = check_message(raises_data_error(load_kion, tmp_path), "interactions.csv", "user_id", [6, 7])
+    assert "must not be empty" in msg and "(empty)" in msg and "'abc'" not in msg
 
 
-def test_fractional_item_id(tmp_path: Path) -> None:
+def test_fractional_item_id_is_text(tmp_path: Path) -> None:
+    # "2.5" is no whole number, so the column's ids are text, kept exactly as written
     write(tmp_path / "interactions.csv", KION_HEADER + "1,2.5,2021-05-11,1,1\n1,3.0,2021-05-11,1,1\n")
-    msg = check_message(raises_data_error(load_kion, tmp_path), "interactions.csv", "item_id", [2])
-    assert "whole numbers" in msg
+    items = load_kion(tmp_path).interactions["item_id"]
+    assert items.tolist() == ["2.5", "3.0"] and items.dtype == "str"
+    write(tmp_path / "interactions.csv", KION_HEADER + "1,2.0,2021-05-11,1,1\n1,3,2021-05-11,1,1\n")
+    items = load_kion(tmp_path).interactions["item_id"]
+    assert items.tolist() == [2, 3] and items.dtype == np.int64
 
 
 def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
-    write(tmp_path / "interactions.csv", KION_HEADER + "\n1,2,2021-05-11,1,1\n\n  \n1,x,2021-05-11,1,1\n")
+    write(tmp_path / "interactions.csv", KION_HEADER + "\n1,2,2021-05-11,1,1\n\n  \n1,,2021-05-11,1,1\n")
     check_message(raises_data_error(load_kion, tmp_path), "interactions.csv", "item_id", [6])
     write(tmp_path / "interactions.csv", KION_HEADER + "1,2,2021-05-11,1,1\n \n1,2,2021-05-11,1,1\n1,2,2021-05-11,x,1\n")
     check_message(raises_data_error(load_kion, tmp_path), "interactions.csv", "total_dur", [5])
@@ -478,7 +483,7 @@ def test_bad_encoding_movies(tmp_path: Path) -> None:
 
 
 def test_items_table_errors_name_the_file(kion_dir: Path) -> None:
-    write(kion_dir / "items_en.csv", ITEMS_HEADER + ITEMS_ROWS + "x1,film,T,T,2000,,,,,,,,,\n")
+    write(kion_dir / "items_en.csv", ITEMS_HEADER + ITEMS_ROWS + ",film,T,T,2000,,,,,,,,,\n")
     check_message(raises_data_error(load_kion, kion_dir), "items_en.csv", "item_id", [4])
     write(kion_dir / "items_en.csv", ITEMS_HEADER)
     check_message(raises_data_error(load_kion, kion_dir), "items_en.csv")
@@ -498,7 +503,7 @@ def test_movies_table_errors_name_the_file(tmp_path: Path) -> None:
 
 def test_u_item_errors_name_the_file(tmp_path: Path) -> None:
     write(tmp_path / "u.data", U_DATA)
-    write(tmp_path / "u.item", U_ITEM + "abc|Broken (1990)|||x|" + "|".join("0" * 19) + "\n", encoding="latin-1")
+    write(tmp_path / "u.item", U_ITEM + "|Broken (1990)|||x|" + "|".join("0" * 19) + "\n", encoding="latin-1")
     check_message(raises_data_error(load_movielens, tmp_path), "u.item", "movie_id", [7])
 
 
