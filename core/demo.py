@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_USERS",
     "DEFAULT_ITEMS",
     "DEFAULT_SEED",
+    "DEMO_FILES",
     "INTERACTIONS_FILE",
     "ITEMS_FILE",
     "USERS_FILE",
@@ -49,6 +50,8 @@ DEFAULT_SEED: int = 42
 INTERACTIONS_FILE = "interactions.csv"
 ITEMS_FILE = "items_en.csv"
 USERS_FILE = "users_en.csv"
+#: Every file ``write_demo`` writes.
+DEMO_FILES = (INTERACTIONS_FILE, ITEMS_FILE, USERS_FILE)
 
 #: Columns of the three tables, in file order (items / users files also have an unnamed index first).
 INTERACTION_COLUMNS = ["user_id", "item_id", "last_watch_dt", "total_dur", "watched_pct"]

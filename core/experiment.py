@@ -29,7 +29,7 @@ from .evaluate import Split
 from .filters import FilterConfig, FilterResult, apply_filters
 from .runs import RunRecord, RunStore, RunStoreError, data_fingerprint
 from .sequences import UserHistories
-from .train import FitResult, ProgressCallback, TrainedModel, TrainingHistory, fit
+from .train import EpochReport, FitResult, ProgressCallback, StepReport, TrainedModel, TrainingHistory, fit
 
 HOLDOUT_SCHEMES = ("last", "time")
 #: History keys the pipeline stores beside ``TrainingHistory``'s own fields.
@@ -113,6 +113,28 @@ class RecordResult:
     db_path: str = ""
 
 
+class ReportedHistory:
+    """A progress callback that keeps what training reported (per-step losses, per-epoch
+    losses and metrics) and forwards each report to ``forward``: the history of a run that
+    stopped before its first epoch ended, or failed, has no model to take it from."""
+
+    def __init__(self, forward: ProgressCallback | None = None) -> None:
+        self.history = TrainingHistory()
+        self.steps_per_epoch = 0
+        self._forward = forward
+
+    def __call__(self, report: StepReport | EpochReport) -> None:
+        if isinstance(report, StepReport):
+            self.steps_per_epoch = report.steps_per_epoch
+            self.history.step_losses.extend(report.losses)
+        else:
+            self.history.epoch_losses.append(report.mean_loss)
+            self.history.epoch_seconds.append(report.seconds)
+            self.history.epoch_metrics.append(dict(report.metrics))
+        if self._forward is not None:
+            self._forward(report)
+
+
 def filter_data(data: InteractionData, filters: FilterConfig) -> FilterResult:
     """Step 1: the filters, with a per-step report (``core.filters.apply_filters``)."""
     return apply_filters(data.interactions, filters)
@@ -161,6 +183,7 @@ def train(
             validation = {}
         if on_split is not None:
             on_split(split)
+    fingerprint = data_fingerprint(interactions)  # before training: a stopped run then ends quickly
     result = fit_fn(
         train_df,
         experiment.config,
@@ -170,11 +193,10 @@ def train(
         filter_config=experiment.filter_config.to_dict(),
         **validation,
     )
-    histories, fingerprint = None, ""
+    histories = None
     if result.model is not None:
         # recommendations use every interaction, held-out ones included
         histories = UserHistories.from_interactions(interactions)
-        fingerprint = data_fingerprint(interactions)
         result.model.data_fingerprint = fingerprint  # flags other data opened with it (core.model_data)
     return ExperimentOutcome(result, histories, split, experiment.holdout, fingerprint)
 
@@ -270,7 +292,7 @@ def record_run(
 
 
 __all__ = [
-    "Experiment", "ExperimentOutcome", "Holdout", "HOLDOUT_SCHEMES", "RecordResult", "STATUSES",
+    "Experiment", "ExperimentOutcome", "Holdout", "HOLDOUT_SCHEMES", "RecordResult", "ReportedHistory", "STATUSES",
     "STEPS_PER_EPOCH_KEY", "VALIDATION_KEY", "checkpoint_extra", "filter_data", "final_metrics",
     "prepare_holdout", "record_run", "run_record", "stored_history", "train",
 ]

@@ -1,30 +1,51 @@
 """Persistent run history in SQLite (standard library), with a schema version.
 
-A corrupt or locked database never loses the run that just finished: the run is kept in
-a pending-runs JSON file beside the database until it can be written.
+Many processes may record at once (several CLI trainings, the GUI): every write is one
+``BEGIN IMMEDIATE`` transaction that waits up to ``RunStore.busy_timeout`` seconds for
+another writer's lock (SQLite's own locking). A run that still cannot be written (corrupt,
+locked or read-only database) is never lost while its folder is writable: it is kept in a
+pending file of its own, ``<db stem>.pending-<time>-<uid>.json`` beside the database, and
+added by the next successful write or ``flush_pending``. Each run carries a unique ``uid``
+(a UNIQUE column), so two processes flushing the same pending file add it once.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import SasrecError
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:  # numpy and pandas are imported where used: recording a run needs neither
+    import pandas as pd
+
+#: 1: the runs table; 2: plus a unique ``uid`` per run (pending runs are added once).
+SCHEMA_VERSION = 2
+
+_COLUMNS = ("created_at", "status", "config", "filter_config", "data_fingerprint", "data_source", "history",
+            "metrics", "device", "seconds", "checkpoint_path")
+_JSON_COLUMNS = ("config", "filter_config", "history", "metrics")
 
 
 class RunStoreError(SasrecError):
-    """The run database cannot be read or written (corrupt, locked, not ours)."""
+    """The run database cannot be read or written (corrupt, locked, read-only, not ours).
+
+    ``kept_at``: the pending file the run was kept in by a failed ``RunStore.add`` (None
+    when nothing was kept).
+    """
+
+    def __init__(self, message: str, kept_at: Path | None = None) -> None:
+        super().__init__(message)
+        self.kept_at = kept_at
 
 
 @dataclass
@@ -40,7 +61,9 @@ class RunRecord:
     device: str = "cpu"
     seconds: float = 0.0
     checkpoint_path: str = ""
-    status: str = "finished"  # finished | cancelled | failed
+    #: finished | stopped (by the user: the app's Stop button, Ctrl-C in the CLI) | failed;
+    #: runs recorded by older versions may say "cancelled" for stopped
+    status: str = "finished"
     created_at: float = field(default_factory=time.time)
     run_id: int | None = None
 
@@ -56,6 +79,9 @@ def default_db_path() -> Path:
 
 def data_fingerprint(interactions: pd.DataFrame) -> str:
     """A short hash of the interactions (ids, times, weights) and their size."""
+    import numpy as np
+    import pandas as pd
+
     h = hashlib.sha256()
     h.update(str(len(interactions)).encode())
     for col in ("user_id", "item_id", "datetime", "weight"):
@@ -67,118 +93,230 @@ def data_fingerprint(interactions: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
+def _reason(exc: BaseException) -> str:
+    """One line saying why an OS or SQLite call failed."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
 class RunStore:
     """Read and write runs; every failure becomes ``RunStoreError`` with a readable message."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    #: seconds a write waits for another process's lock before giving up (the run is then kept pending)
+    busy_timeout: float = 5.0
+
+    def __init__(self, path: str | os.PathLike, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
-        self.pending_path = self.path.with_suffix(".pending.json")
+        if busy_timeout is not None:
+            self.busy_timeout = float(busy_timeout)
 
     @classmethod
-    def default(cls) -> "RunStore":
-        return cls(default_db_path())
+    def default(cls, busy_timeout: float | None = None) -> "RunStore":
+        """The store at ``default_db_path()``."""
+        return cls(default_db_path(), busy_timeout)
+
+    # ------------------------------------------------------------------ pending runs
+
+    @property
+    def legacy_pending_path(self) -> Path:
+        """Where versions before schema 2 kept every pending run in one shared file."""
+        return self.path.with_suffix(".pending.json")
+
+    def pending_files(self) -> list[Path]:
+        """The pending-run files beside the database, oldest first."""
+        try:
+            return sorted(self.path.parent.glob(f"{self.path.stem}.pending-*.json"))
+        except OSError:
+            return []
+
+    def _pending_file(self, row: dict) -> Path:
+        stamp = int(float(row.get("created_at", 0.0)) * 1000)
+        return self.path.parent / f"{self.path.stem}.pending-{stamp:013d}-{row['uid']}.json"
+
+    def _write_pending(self, row: dict) -> Path:
+        """Write one run to its own pending file (atomically: a temp file of its own, then rename)."""
+        target = self._pending_file(row)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(row), encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        return target
+
+    def _adopt_legacy_pending(self) -> None:
+        """Turn an older version's shared ``runs.pending.json`` into one file per run.
+
+        The file is first renamed to a name of this process's own, so only one process adopts it.
+        """
+        legacy = self.legacy_pending_path
+        if not legacy.exists():
+            return
+        claimed = legacy.with_name(f".{legacy.name}.{uuid.uuid4().hex}.claimed")
+        try:
+            os.rename(legacy, claimed)
+        except OSError:
+            return  # another process adopted it, or the folder is read-only
+        try:
+            runs = json.loads(claimed.read_text(encoding="utf-8"))
+            for run in runs if isinstance(runs, list) else []:
+                run.pop("run_id", None)
+                run.setdefault("uid", hashlib.sha256(json.dumps(run, sort_keys=True).encode()).hexdigest()[:32])
+                self._write_pending(run)
+        except (OSError, ValueError, TypeError, AttributeError):
+            with contextlib.suppress(OSError):
+                os.rename(claimed, legacy)  # leave it as it was
+            return
+        with contextlib.suppress(OSError):
+            claimed.unlink()
+
+    # ------------------------------------------------------------------ SQLite
+
+    def _error(self, exc: BaseException) -> RunStoreError:
+        text = _reason(exc)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return RunStoreError(f"The run history '{self.path}' is locked by another program (waited {self.busy_timeout:g} s)")
+        if "readonly" in lowered or "read-only" in lowered:
+            return RunStoreError(f"The run history '{self.path}' cannot be written: {text}")
+        if "unable to open" in lowered:
+            return RunStoreError(f"Cannot open the run history '{self.path}': {text}")
+        return RunStoreError(f"The run history '{self.path}' cannot be used ({text}). Move or delete the file to start a new one.")
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode; with ``write``, inside one ``BEGIN IMMEDIATE`` transaction."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=2.0)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise RunStoreError(f"Cannot open the run history '{self.path}': {exc}") from exc
+            raise RunStoreError(f"Cannot open the run history '{self.path}': {_reason(exc)}") from exc
         try:
-            self._ensure_schema(conn)
+            self._ensure_schema(conn, write)
+            if write:
+                conn.execute("BEGIN IMMEDIATE")
             yield conn
-            conn.commit()
-        except sqlite3.DatabaseError as exc:
-            conn.rollback()
-            raise RunStoreError(f"The run history '{self.path}' cannot be used ({exc}). Move or delete the file to start a new one.") from exc
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
         finally:
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             conn.close()
 
-    def _ensure_schema(self, conn: sqlite3.Connection) -> None:
+    def _ensure_schema(self, conn: sqlite3.Connection, write: bool) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RunStoreError(f"The run history '{self.path}' was written by a newer SASRec Studio (schema {version}).")
+        if version == SCHEMA_VERSION or (version == 1 and not write):  # version 1 reads as is
+            return
+        conn.execute("BEGIN IMMEDIATE")  # another process may be creating or upgrading it right now
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 0:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL, status TEXT, "
                 "config TEXT, filter_config TEXT, data_fingerprint TEXT, data_source TEXT, history TEXT, metrics TEXT, "
-                "device TEXT, seconds REAL, checkpoint_path TEXT)"
+                "device TEXT, seconds REAL, checkpoint_path TEXT, uid TEXT)"
             )
+        elif version == 1:
+            conn.execute("ALTER TABLE runs ADD COLUMN uid TEXT")
+        if version < SCHEMA_VERSION:
+            conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_uid ON runs (uid)")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version > SCHEMA_VERSION:
-            raise RunStoreError(f"The run history '{self.path}' was written by a newer SASRec Studio (schema {version}).")
+        conn.execute("COMMIT")
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, row: dict) -> sqlite3.Cursor:
+        values = [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _COLUMNS]
+        return conn.execute(
+            f"INSERT OR IGNORE INTO runs ({', '.join(_COLUMNS)}, uid) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})",
+            [*values, row["uid"]],
+        )
+
+    # ------------------------------------------------------------------ public API
 
     def add(self, run: RunRecord) -> int | None:
-        """Store ``run``; returns its id. If the database fails, the run is kept pending and the
-        error is raised; it is written with the next successful ``add`` or ``flush_pending``."""
-        pending = self._read_pending() + [asdict(run)]
+        """Store ``run`` and set its ``run_id``; returns the id. Then adds any pending runs.
+
+        If the database cannot be written, the run is kept in a pending file of its own and
+        ``RunStoreError`` is raised; its message says where the run was kept (``kept_at``), or
+        that it could not be kept either (the folder cannot be written).
+        """
+        row = asdict(run)
+        row.pop("run_id", None)
+        row["uid"] = uuid.uuid4().hex
         try:
-            ids = self._insert_all(pending)
-        except RunStoreError:
-            self._write_pending(pending)
-            raise
-        self._write_pending([])
-        run.run_id = ids[-1]
-        return run.run_id
+            with self._connect(write=True) as conn:
+                run_id = int(self._insert(conn, row).lastrowid)
+        except RunStoreError as exc:
+            problem = str(exc).rstrip(".")
+            try:
+                kept = self._write_pending(row)
+            except OSError as pending_exc:
+                raise RunStoreError(f"{problem}; the run could not be kept either: {_reason(pending_exc)}") from exc
+            raise RunStoreError(f"{problem}; the run is kept in '{kept}' and will be added next time", kept_at=kept) from exc
+        run.run_id = run_id
+        with contextlib.suppress(RunStoreError, OSError):
+            self.flush_pending()
+        return run_id
 
     def flush_pending(self) -> int:
-        """Write runs kept from earlier failures; returns how many were written."""
-        pending = self._read_pending()
-        if not pending:
+        """Add the runs kept in pending files by earlier failures; returns how many were added.
+
+        Safe to call from several processes at once: a run already in the database is not added again.
+        """
+        self._adopt_legacy_pending()
+        files = self.pending_files()
+        rows: list[tuple[Path, dict]] = []
+        for file in files:
+            try:
+                row = json.loads(file.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue  # another process added it a moment ago
+            except (OSError, ValueError):
+                continue  # unreadable: left where it is for the user to inspect
+            if isinstance(row, dict) and row.get("uid") and all(c in row for c in _COLUMNS):
+                rows.append((file, row))
+        if not rows:
             return 0
-        self._insert_all(pending)
-        self._write_pending([])
-        return len(pending)
-
-    def _insert_all(self, runs: list[dict]) -> list[int]:
-        ids = []
-        with self._connect() as conn:
-            for r in runs:
-                cur = conn.execute(
-                    "INSERT INTO runs (created_at, status, config, filter_config, data_fingerprint, data_source, history, metrics, device, seconds, checkpoint_path) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (r["created_at"], r["status"], json.dumps(r["config"]), json.dumps(r["filter_config"]), r["data_fingerprint"],
-                     r["data_source"], json.dumps(r["history"]), json.dumps(r["metrics"]), r["device"], r["seconds"], r["checkpoint_path"]),
-                )
-                ids.append(int(cur.lastrowid))
-        return ids
-
-    def _read_pending(self) -> list[dict]:
-        try:
-            return json.loads(self.pending_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-
-    def _write_pending(self, runs: list[dict]) -> None:
-        if not runs:
-            if self.pending_path.exists():
-                self.pending_path.unlink()
-            return
-        self.pending_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.pending_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(runs), encoding="utf-8")
-        os.replace(tmp, self.pending_path)
+        with self._connect(write=True) as conn:
+            added = sum(self._insert(conn, row).rowcount for _, row in rows)
+        for file, _ in rows:
+            with contextlib.suppress(OSError):
+                file.unlink(missing_ok=True)
+        return added
 
     def runs(self) -> list[RunRecord]:
-        """All runs, newest first."""
+        """All runs, newest first (by the time each run ended)."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, created_at, status, config, filter_config, data_fingerprint, data_source, history, metrics, device, seconds, checkpoint_path FROM runs ORDER BY id DESC"
+                f"SELECT id, {', '.join(_COLUMNS)} FROM runs ORDER BY created_at DESC, id DESC"
             ).fetchall()
-        return [
-            RunRecord(config=json.loads(r[3]), filter_config=json.loads(r[4]), data_fingerprint=r[5], data_source=r[6],
-                      history=json.loads(r[7]), metrics=json.loads(r[8]), device=r[9], seconds=r[10], checkpoint_path=r[11],
-                      status=r[2], created_at=r[1], run_id=r[0])
-            for r in rows
-        ]
+        records = []
+        for r in rows:
+            values = dict(zip(("run_id", *_COLUMNS), r))
+            for c in _JSON_COLUMNS:
+                values[c] = json.loads(values[c])
+            records.append(RunRecord(**values))
+        return records
 
     def get(self, run_id: int) -> RunRecord | None:
+        """The run with id ``run_id``, or None."""
         return next((r for r in self.runs() if r.run_id == run_id), None)
 
     def delete(self, run_ids: list[int]) -> None:
-        with self._connect() as conn:
+        """Delete the runs with these ids (unknown ids are ignored)."""
+        with self._connect(write=True) as conn:
             conn.executemany("DELETE FROM runs WHERE id = ?", [(int(i),) for i in run_ids])
 
     def table(self) -> pd.DataFrame:
         """One row per run with key hyperparameters and final metrics."""
+        import pandas as pd
+
         records = []
         for r in self.runs():
             c = r.config

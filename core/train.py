@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import SASRecConfig
-from .errors import OutOfMemoryError, TrainingError
+from .errors import ConfigError, OutOfMemoryError, TrainingError
 from .model import SASRec
 from .sequences import ItemIdMap, TrainingSequences, build_training_sequences
 from .static_step import StaticStep, epoch_capacities
@@ -183,10 +183,25 @@ def _oom_error(config: SASRecConfig, device: torch.device) -> OutOfMemoryError:
     )
 
 
-def _is_oom(exc: BaseException) -> bool:
+#: How PyTorch's allocators word running out of memory (CUDA, and the CPU's DefaultCPUAllocator).
+_OOM_TEXTS = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` means the device or the host ran out of memory (CUDA or CPU)."""
     if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and any(t in text for t in _OOM_TEXTS)
+
+
+
+def _non_finite_loss(value: float, epoch: int, step: int | None, config: SASRecConfig) -> TrainingError:
+    where = f"epoch {epoch}" + (f", step {step}" if step is not None else "")
+    return TrainingError(
+        f"Training stopped: the loss became {value} in {where}. The learning rate (lr {config.lr:g}) is probably "
+        f"too high: lower it, for example to {config.lr / 10:g}."
+    )
 
 
 def sequence_loss(
@@ -311,21 +326,29 @@ def fit(
     ``callback`` gets ``StepReport`` blocks about every ``report_every`` seconds and an
     ``EpochReport`` after each epoch; ``should_stop`` is checked every step. When stopped,
     the result keeps the model of the last completed epoch (or None).
+
+    Raises ``ConfigError`` (invalid ``config``), ``TrainingError`` (nothing to train on, a
+    device that does not exist, or a loss that became NaN or infinite: checked at each
+    progress report and epoch end, so without an extra host sync per step; the message
+    names the learning rate) and ``OutOfMemoryError`` (CUDA or CPU memory exhausted; the
+    message names batch_size, session_maxlen and n_factors).
     """
     config.validate()
+    if isinstance(validate_every, bool) or not isinstance(validate_every, int) or validate_every < 1:
+        raise ConfigError({"validate_every": f"must be a whole number >= 1, got {validate_every!r}"})
     device = resolve_device(config.device)
     start = time.perf_counter()
-    if sequences is None:
-        sequences = build_training_sequences(interactions, config.session_maxlen)
-    if sequences.n_sequences == 0:
-        raise TrainingError("No user has at least 2 interactions after filtering: nothing to train on. Loosen the filters.")
     try:
+        if sequences is None:
+            sequences = build_training_sequences(interactions, config.session_maxlen)
+        if sequences.n_sequences == 0:
+            raise TrainingError("No user has at least 2 interactions after filtering: nothing to train on. Loosen the filters.")
         with _determinism(config.deterministic), _precision(config.precision, device):
             return _fit(sequences, config, device, start, callback, should_stop, report_every, validator, validate_every, filter_config or {})
     except TrainingError:
         raise
     except BaseException as exc:  # noqa: BLE001 - mapped to a clear error below
-        if _is_oom(exc):
+        if is_out_of_memory(exc):
             if device.type == "cuda":
                 torch.cuda.empty_cache()
             raise _oom_error(config, device) from exc
@@ -417,7 +440,9 @@ def _fit(
             reported = _report_steps(callback, step_losses, reported, steps_per_epoch, epoch, steps_per_epoch, config, now, start, epoch_start, history)
         else:
             history.step_losses.extend(step_losses.tolist())
-        mean_loss = float(step_losses.mean())
+        mean_loss = float(step_losses.mean())  # the epoch's one host sync
+        if not math.isfinite(mean_loss):
+            raise _non_finite_loss(mean_loss, epoch, None, config)
         history.epoch_losses.append(mean_loss)
         history.epoch_seconds.append(time.perf_counter() - epoch_start)
         if stepper is not None and stepper.graph_error and epoch == 1:
@@ -489,6 +514,9 @@ def _report_steps(
     if upto <= reported:
         return reported
     losses = step_losses[reported:upto].tolist()  # the only host sync, once per report
+    bad = next((i for i, v in enumerate(losses) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise _non_finite_loss(losses[bad], epoch, reported + 1 + bad, config)
     history.step_losses.extend(losses)
     rate = upto * config.batch_size / max(now - epoch_start, 1e-9)
     callback(StepReport(epoch, reported + 1, losses, steps_per_epoch, config.epochs, rate, now - start))

@@ -112,3 +112,73 @@ def test_bf16_precision_option_trains_to_a_similar_loss():
     assert bf16[-1] < bf16[0]
     assert abs(bf16[-1] - base[-1]) < 0.15 * base[-1]
     assert "precision" in SASRecConfig(precision="fp8").errors()
+
+
+def _nan_after(steps: int, monkeypatch):  # noqa: ANN001, ANN202
+    """Make the loss NaN from step ``steps + 1`` on (as a too-high learning rate does)."""
+    real = train_mod.sequence_loss
+    calls = {"n": 0}
+
+    def loss(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        value = real(*args, **kwargs)
+        return value * float("nan") if calls["n"] > steps else value
+
+    monkeypatch.setattr(train_mod, "sequence_loss", loss)
+
+
+@pytest.mark.parametrize("with_callback", [True, False])
+def test_non_finite_loss_stops_training_naming_the_learning_rate(monkeypatch, with_callback):
+    _nan_after(13, monkeypatch)  # epoch 1 = 10 steps: NaN from epoch 2, step 4
+    events = []
+    with pytest.raises(TrainingError) as info:
+        fit(chain_interactions(), SASRecConfig(epochs=5, lr=0.004, **SMALL),
+            callback=events.append if with_callback else None, report_every=0.0)
+    message = str(info.value)
+    assert "nan" in message and "lr 0.004" in message and "lower it" in message and "epoch 2" in message
+    if with_callback:
+        assert "step 4" in message  # caught at the step's report, not only at the epoch's end
+        assert [e.epoch for e in events if isinstance(e, EpochReport)] == [1]
+
+
+def test_infinite_loss_at_an_epoch_end_is_refused(monkeypatch):
+    real = train_mod.sequence_loss
+    monkeypatch.setattr(train_mod, "sequence_loss", lambda *a, **k: real(*a, **k) + float("inf"))
+    with pytest.raises(TrainingError, match=r"inf in epoch 1\. The learning rate \(lr 0\.001\)"):
+        fit(chain_interactions(), SASRecConfig(epochs=2, lr=0.001, **SMALL))
+
+
+def test_cpu_memory_exhaustion_is_reported_like_cuda_oom(monkeypatch):
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 68719476736 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(train_mod, "sequence_loss", boom)
+    with pytest.raises(OutOfMemoryError, match="Out of memory on cpu.*batch_size.*session_maxlen.*n_factors"):
+        fit(chain_interactions(), SASRecConfig(epochs=1, **SMALL))
+
+
+def test_memory_exhaustion_while_building_sequences_is_reported(monkeypatch):
+    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise MemoryError()
+
+    monkeypatch.setattr(train_mod, "build_training_sequences", boom)
+    with pytest.raises(OutOfMemoryError, match="batch_size"):
+        fit(chain_interactions(), SASRecConfig(epochs=1, **SMALL))
+
+
+def test_other_runtime_errors_are_not_mistaken_for_memory():
+    assert not train_mod.is_out_of_memory(RuntimeError("shape mismatch"))
+    assert train_mod.is_out_of_memory(MemoryError())
+
+
+@pytest.mark.parametrize("every", [0, -1])
+def test_validate_every_below_one_is_a_config_error(every):
+    with pytest.raises(ConfigError, match="validate_every"):
+        fit(chain_interactions(), SASRecConfig(epochs=1, **SMALL), validate_every=every)
+
+
+@pytest.mark.parametrize("field", ["lr", "dropout_rate"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_hyperparameters_are_refused(field, value):
+    assert field in SASRecConfig(**{field: value}).errors()
