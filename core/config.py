@@ -1,98 +1,138 @@
-"""Hyperparameters of SASRec and their validation (one message per invalid field)."""
+"""Hyperparameters of SASRec and the hold-out settings, each declared once (``core.schema``):
+its label, help, CLI flag and valid range; validation gives one message per invalid field."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from .schema import SettingGroup, setting
+
+if TYPE_CHECKING:
+    from .experiment import Holdout
 
 LOSSES = ("softmax", "bce", "gbce")
 PRECISIONS = ("fp32", "tf32", "bf16")
+#: the largest seed torch accepts (64 bits, unsigned)
+MAX_SEED = (1 << 64) - 1
+#: The hold-out schemes the CLI and the form offer ("none": train on everything, no validation).
+HOLDOUT_CHOICES = ("none", "last", "time")
+#: The longest test period of the last-N-days hold-out (about 100 years).
+MAX_TEST_DAYS = 36_500
+
+_MODEL, _OPTIMISATION, _RUN = "Model", "Optimisation", "Run"
 
 
 @dataclass
-class SASRecConfig:
+class SASRecConfig(SettingGroup):
     """Every hyperparameter of the notebook's ``SASRecModel`` plus seed and determinism.
 
     Defaults are the notebook's (128 factors, 2 blocks, 1 head, dropout 0.2, maxlen 32,
     lr 1e-3, batch 128, 5 epochs, softmax loss, seed 32).
     """
 
-    n_factors: int = 128
-    n_blocks: int = 2
-    n_heads: int = 1
-    dropout_rate: float = 0.2
-    use_pos_emb: bool = True
-    session_maxlen: int = 32
-    lr: float = 1e-3
-    batch_size: int = 128
-    epochs: int = 5
-    loss: str = "softmax"
-    n_negatives: int = 1
-    gbce_t: float = 0.2
-    device: str = "auto"
-    seed: int = 32
-    deterministic: bool = False
+    n_factors: int = setting(
+        128, label="Factors", section=_MODEL, low=1, high=4096, step=16,
+        help="Size of the item embeddings and hidden states (the notebook uses 128).")
+    n_blocks: int = setting(
+        2, label="Blocks", section=_MODEL, low=1, high=64,
+        help="Number of stacked self-attention blocks.")
+    n_heads: int = setting(
+        1, label="Attention heads", section=_MODEL, low=1, high=64,
+        help="Attention heads per block; the number of factors must be divisible by it.")
+    dropout_rate: float = setting(
+        0.2, label="Dropout", section=_MODEL, flag="dropout", low=0.0, high=1.0, high_open=True, step=0.05,
+        help="Share of activations dropped during training, to regularise the model.")
+    use_pos_emb: bool = setting(
+        True, label="Positions", section=_MODEL, flag="pos-emb", check_text="learnable positional embedding",
+        help="Add a learnable embedding of each position in the sequence to the item embedding.")
+    session_maxlen: int = setting(
+        32, label="Max session length", section=_MODEL, low=1, high=4096, step=8,
+        help="How many of each user's most recent interactions the model looks at.")
+    lr: float = setting(
+        1e-3, label="Learning rate", section=_OPTIMISATION, low=0.0, low_open=True, high=10.0, free_text=True,
+        help="Adam learning rate, for example 0.001 or 1e-3.")
+    batch_size: int = setting(
+        128, label="Batch size", section=_OPTIMISATION, low=1, high=1 << 20, step=32,
+        help="Sequences per training step; lower it if the device runs out of memory.")
+    epochs: int = setting(
+        5, label="Epochs", section=_OPTIMISATION, low=1, high=10_000,
+        help="Number of passes over all training sequences.")
+    loss: str = setting(
+        "softmax", label="Loss", section=_OPTIMISATION, choices=LOSSES,
+        help="softmax: cross-entropy over the whole catalog; bce / gbce: sampled negatives, cheaper on big catalogs.")
+    n_negatives: int = setting(
+        1, label="Negatives", section=_OPTIMISATION, low=1, high=100_000,
+        help="Negative items sampled per position for the bce and gbce losses.")
+    gbce_t: float = setting(
+        0.2, label="gBCE t", section=_OPTIMISATION, low=0.0, high=1.0, step=0.05,
+        help="Calibration strength of the gBCE loss (0 behaves like BCE, 1 is fully calibrated).")
+    device: str = setting(
+        "auto", label="Device", section=_RUN,
+        help="Where to train: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N.")
+    seed: int = setting(
+        32, label="Seed", section=_RUN, low=0, high=MAX_SEED,
+        help="Random seed for initialisation, shuffling and negative sampling.")
+    deterministic: bool = setting(
+        False, label="Determinism", section=_RUN, check_text="deterministic algorithms",
+        help="Force deterministic kernels so GPU runs repeat exactly (somewhat slower).")
     #: fp32 (exact, default); tf32 (CUDA matmuls in TF32); bf16 (autocast to bfloat16)
-    precision: str = "fp32"
+    precision: str = setting(
+        "fp32", label="Precision", section=_RUN, choices=PRECISIONS,
+        help="fp32 is exact; tf32 speeds up CUDA matrix products; bf16 trains in bfloat16 on recent GPUs.")
     #: on CUDA (softmax loss, one process, not deterministic) capture the training step in a
     #: CUDA graph and replay it per batch; same batches and maths, far fewer kernel launches
-    cuda_graph: bool = True
+    cuda_graph: bool = setting(
+        True, label="CUDA graphs", section=_RUN, check_text="replay the training step as a CUDA graph",
+        help="On a GPU (softmax loss, not deterministic) capture the training step once and replay it per "
+             "batch: the same training with far fewer kernel launches; turn off to debug with eager kernels.")
 
-    def errors(self) -> dict[str, str]:
-        """Return ``{field: message}`` for every invalid field (empty when all are valid)."""
-        errs: dict[str, str] = {}
-
-        def positive_int(name: str, upper: int | None = None) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                errs[name] = f"must be a whole number, got {value!r}"
-            elif value < 1:
-                errs[name] = f"must be at least 1, got {value}"
-            elif upper is not None and value > upper:
-                errs[name] = f"must be at most {upper}, got {value}"
-
-        positive_int("n_factors", 4096)
-        positive_int("n_blocks", 64)
-        positive_int("n_heads", 64)
-        positive_int("session_maxlen", 4096)
-        positive_int("batch_size", 1 << 20)
-        positive_int("epochs", 10_000)
-        positive_int("n_negatives", 100_000)
+    def check(self, errs: dict[str, str]) -> None:
+        """Heads must divide the factors; the device must be a name torch knows."""
         if "n_factors" not in errs and "n_heads" not in errs and self.n_factors % self.n_heads:
             errs["n_heads"] = f"n_factors ({self.n_factors}) must be divisible by n_heads ({self.n_heads})"
-        if not isinstance(self.dropout_rate, (int, float)) or not 0.0 <= float(self.dropout_rate) < 1.0:
-            errs["dropout_rate"] = f"must be in [0, 1), got {self.dropout_rate!r}"
-        if not isinstance(self.lr, (int, float)) or not 0.0 < float(self.lr) <= 10.0:
-            errs["lr"] = f"must be a positive number (at most 10), got {self.lr!r}"
-        if self.loss not in LOSSES:
-            errs["loss"] = f"must be one of {', '.join(LOSSES)}, got {self.loss!r}"
-        if not isinstance(self.gbce_t, (int, float)) or not 0.0 <= float(self.gbce_t) <= 1.0:
-            errs["gbce_t"] = f"must be in [0, 1], got {self.gbce_t!r}"
-        if self.precision not in PRECISIONS:
-            errs["precision"] = f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-        if not isinstance(self.cuda_graph, bool):
-            errs["cuda_graph"] = f"must be true or false, got {self.cuda_graph!r}"
         if not _valid_device_name(self.device):
             errs["device"] = f"must be auto, cpu, cuda or cuda:N, got {self.device!r}"
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            errs["seed"] = f"must be a non-negative whole number, got {self.seed!r}"
-        return errs
 
-    def validate(self) -> None:
-        """Raise ``ConfigError`` listing every invalid field."""
-        errs = self.errors()
-        if errs:
-            raise ConfigError(errs)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+_VALIDATION = "Validation"
+
+
+@dataclass
+class HoldoutConfig(SettingGroup):
+    """Validation during training as the CLI and the Training page set it: a hold-out scheme
+    ("none" for none), the test period of the "time" scheme in days, validating every
+    ``validate_every`` epochs on top-``k`` lists. ``to_holdout()`` gives the pipeline's
+    ``core.experiment.Holdout``."""
+
+    holdout: str = setting(
+        "none", label="Hold-out", section=_VALIDATION, choices=HOLDOUT_CHOICES,
+        choice_labels=("Off", "Leave last out", "Last N days"),
+        help="Hold out each user's last interaction (last) or the last days (time), train on the rest and "
+             "validate on them (none: train on everything).")
+    test_days: int = setting(
+        7, label="Test days", section=_VALIDATION, low=1, high=MAX_TEST_DAYS, ui_high=3650, unit="days",
+        help="Length of the test period at the end of the data for the last-N-days hold-out.")
+    validate_every: int = setting(
+        1, label="Validate every", section=_VALIDATION, low=1, ui_high=10_000,
+        help="Compute HR@k and NDCG@k on the hold-out after every this many epochs (and after the last one).")
+    k: int = setting(
+        10, label="k", section=_VALIDATION, low=1, high=100_000, ui_high=1000,
+        help="Length of the recommendation lists the metrics are computed on.")
+
+    def to_holdout(self) -> Holdout | None:
+        """The pipeline's ``Holdout``, or None when the scheme is "none" (validate first)."""
+        from .experiment import Holdout
+
+        if self.holdout == "none":
+            return None
+        return Holdout(self.holdout, int(self.test_days), int(self.validate_every), int(self.k))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SASRecConfig":
-        """Build from a dict, ignoring unknown keys (older/newer checkpoints)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_holdout(cls, holdout: Holdout | None) -> HoldoutConfig:
+        """The settings of ``holdout`` (None: scheme "none", the other fields at their defaults)."""
+        if holdout is None:
+            return cls()
+        return cls(holdout.scheme, holdout.test_days, holdout.every, holdout.k)
 
 
 def _valid_device_name(device: object) -> bool:

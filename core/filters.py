@@ -5,18 +5,19 @@ items left after each step, so a user can see what every setting costs.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from .schema import SettingGroup, setting
+
+_WEIGHTING, _FILTERS = "Weighting", "Filters"
 
 
 @dataclass
-class FilterConfig:
-    """Preprocessing settings; the defaults are the notebook's.
+class FilterConfig(SettingGroup):
+    """Preprocessing settings, each declared once (``core.schema``); the defaults are the notebook's.
 
     weight = ``weight_above`` if ``weight_by`` column > ``weight_threshold`` else
     ``weight_below`` (skipped when the data has no such column: weights stay as loaded);
@@ -26,29 +27,37 @@ class FilterConfig:
     users with at least ``min_user_interactions``.
     """
 
-    weight_by: str = "watched_pct"
-    weight_threshold: float = 10.0
-    weight_above: float = 3.0
-    weight_below: float = 1.0
-    min_total_dur: float = 300.0
-    min_item_freq: int = 20
-    min_user_interactions: int = 1
-    date_from: str | None = None
-    date_to: str | None = None
+    weight_by: str = setting(
+        "watched_pct", label="Weight by", section=_WEIGHTING, optional=True,
+        help="Column that decides each interaction's weight (KION: watched_pct, MovieLens: rating; "
+             "none or a missing column keeps the weights as loaded).")
+    weight_threshold: float = setting(
+        10.0, label="Threshold", section=_WEIGHTING, step=1.0,
+        help="Interactions whose weight column is above this value get the high weight.")
+    weight_above: float = setting(
+        3.0, label="Weight above", section=_WEIGHTING, low=0.0, low_open=True, step=0.5, ui_low=0.0, ui_high=1000.0,
+        help="Weight of interactions above the threshold (the notebook uses 3).")
+    weight_below: float = setting(
+        1.0, label="Weight at or below", section=_WEIGHTING, low=0.0, low_open=True, step=0.5, ui_low=0.0,
+        ui_high=1000.0, help="Weight of interactions at or below the threshold (the notebook uses 1).")
+    min_total_dur: float = setting(
+        300.0, label="Min total_dur", section=_FILTERS, low=0.0, step=60.0, decimals=0, unit="s",
+        help="Drop interactions watched for fewer seconds than this (skipped without a total_dur column).")
+    min_item_freq: int = setting(
+        20, label="Min item frequency", section=_FILTERS, low=1, ui_high=10_000_000,
+        help="Keep only items with at least this many interactions after the steps above.")
+    min_user_interactions: int = setting(
+        1, label="Min user interactions", section=_FILTERS, low=1, ui_high=1_000_000,
+        help="Keep only users with at least this many interactions after the item filter.")
+    date_from: str | None = setting(
+        None, kind="date", label="First day", section=_FILTERS, optional=True, check_text="not before",
+        help="When set, drop interactions before this day (YYYY-MM-DD).")
+    date_to: str | None = setting(
+        None, kind="date", label="Last day", section=_FILTERS, optional=True, check_text="not after",
+        help="When set, drop interactions after this day (YYYY-MM-DD, inclusive).")
 
-    def errors(self) -> dict[str, str]:
-        """Return ``{field: message}`` for every invalid setting."""
-        errs: dict[str, str] = {}
-        for name in ("min_item_freq", "min_user_interactions"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                errs[name] = f"must be a whole number >= 1, got {value!r}"
-        for name in ("weight_above", "weight_below"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-                errs[name] = f"must be a positive number, got {value!r}"
-        if not isinstance(self.min_total_dur, (int, float)) or self.min_total_dur < 0:
-            errs["min_total_dur"] = f"must be a number >= 0, got {self.min_total_dur!r}"
+    def check(self, errs: dict[str, str]) -> None:
+        """The dates must parse, and the range must not end before it starts."""
         bounds = {}
         for name in ("date_from", "date_to"):
             value = getattr(self, name)
@@ -60,20 +69,6 @@ class FilterConfig:
                 errs[name] = f"must be a date like 2021-05-01, got {value!r}"
         if len(bounds) == 2 and bounds["date_from"] > bounds["date_to"]:
             errs["date_to"] = "must not be before date_from"
-        return errs
-
-    def validate(self) -> None:
-        errs = self.errors()
-        if errs:
-            raise ConfigError(errs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FilterConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass

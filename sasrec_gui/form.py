@@ -1,4 +1,8 @@
-"""A small validated form: labelled fields in sections, a tooltip each, an error line under each."""
+"""A small validated form: labelled fields in sections, a tooltip each, an error line under each.
+
+``ValidatedForm.add_settings`` builds the fields of a settings dataclass from its declarations
+(``core.schema``): the widget from the kind, range, step, unit and choices, the label, the
+section and the tooltip (the setting's help)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +22,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from core.schema import Setting, settings_of
+
+#: The widest range a QSpinBox can hold (a C int); wider settings (the seed) are clamped to it.
+SPIN_INT_MIN, SPIN_INT_MAX = -(2**31), 2**31 - 1
+#: The range of a number spin box whose setting is unbounded.
+SPIN_FLOAT_LIMIT = 1e9
 
 
 class FloatEdit(QLineEdit):
@@ -67,6 +78,42 @@ class OptionalDateEdit(QWidget):
     def set_range(self, first: QDate, last: QDate) -> None:
         """Limit the date to the data's range and, when unchecked, preset the nearer end."""
         self.date.setDateRange(first, last)
+
+
+def setting_widget(setting: Setting) -> QWidget:
+    """The editor of one setting: a check box (bool), an optional date, a combo box (choices,
+    each with its label), a text field (a free-text number like 1e-3, or text), or a spin box
+    with the setting's form range, step, decimals and unit."""
+    if setting.kind == "bool":
+        return QCheckBox(setting.check_text)
+    if setting.kind == "date":
+        return OptionalDateEdit(setting.check_text)
+    if setting.choices:
+        combo = QComboBox()
+        for value, label in zip(setting.choices, setting.choice_labels or setting.choices):
+            combo.addItem(label, value)
+        return combo
+    if setting.kind == "float" and setting.free_text:
+        return FloatEdit()
+    low, high = setting.form_range()
+    suffix = f" {setting.unit}" if setting.unit else ""
+    if setting.kind == "int":
+        spin = QSpinBox()
+        spin.setRange(max(int(low), SPIN_INT_MIN) if low is not None else SPIN_INT_MIN,
+                      min(int(high), SPIN_INT_MAX) if high is not None else SPIN_INT_MAX)
+        spin.setSingleStep(max(int(setting.step), 1))
+        spin.setGroupSeparatorShown(True)
+        spin.setSuffix(suffix)
+        return spin
+    if setting.kind == "float":
+        box = QDoubleSpinBox()
+        box.setDecimals(setting.decimals)
+        box.setRange(float(low) if low is not None else -SPIN_FLOAT_LIMIT,
+                     float(high) if high is not None else SPIN_FLOAT_LIMIT)
+        box.setSingleStep(float(setting.step))
+        box.setSuffix(suffix)
+        return box
+    return QLineEdit()
 
 
 def read_widget(widget: QWidget) -> Any:
@@ -170,6 +217,17 @@ class ValidatedForm(QWidget):
         self.error_labels[name] = error
         _connect_change(widget, self._emit_changed)
         return widget
+
+    def add_settings(self, cls: type, widgets: dict[str, QWidget] | None = None) -> None:
+        """Add a field for every setting of the settings dataclass ``cls`` (``core.schema``), in
+        field order: in its section, with its label, its help as tooltip and the widget
+        ``setting_widget`` makes, or the one given in ``widgets`` (special cases such as a
+        combo box of the devices there are). Then show the defaults."""
+        widgets = widgets or {}
+        for name, setting in settings_of(cls).items():
+            widget = widgets.get(name) or setting_widget(setting)
+            self.add_field(setting.section or "Settings", name, setting.label, widget, setting.help)
+        self.set_values(cls().to_dict())
 
     def add_stretch(self) -> None:
         self._layout.addStretch(1)

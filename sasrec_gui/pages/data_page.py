@@ -5,7 +5,6 @@ import pandas as pd
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -13,7 +12,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -46,25 +44,9 @@ REPORT_COLUMNS = [
 ]
 
 
-def _double(low: float, high: float, decimals: int, step: float, suffix: str = "") -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setSuffix(suffix)
-    return box
-
-
-def _int(low: int, high: int, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setGroupSeparatorShown(True)
-    return box
-
-
 class FilterForm(ValidatedForm):
-    """Every ``FilterConfig`` setting, with tooltips and per-field errors."""
+    """Every ``FilterConfig`` setting, generated from its declarations (``core.schema``), with
+    tooltips and per-field errors; "weight by" offers the usual columns."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,25 +54,7 @@ class FilterForm(ValidatedForm):
         weight_by.addItem("watched_pct", "watched_pct")
         weight_by.addItem("rating", "rating")
         weight_by.addItem("(none: keep weights)", "")
-        self.add_field("Weighting", "weight_by", "Weight by", weight_by,
-                       "Column that decides each interaction's weight (KION: watched_pct, MovieLens: rating).")
-        self.add_field("Weighting", "weight_threshold", "Threshold", _double(-1e9, 1e9, 2, 1.0),
-                       "Interactions whose weight column is above this value get the high weight.")
-        self.add_field("Weighting", "weight_above", "Weight above", _double(0.0, 1000.0, 2, 0.5),
-                       "Weight of interactions above the threshold (the notebook uses 3).")
-        self.add_field("Weighting", "weight_below", "Weight at or below", _double(0.0, 1000.0, 2, 0.5),
-                       "Weight of interactions at or below the threshold (the notebook uses 1).")
-        self.add_field("Filters", "min_total_dur", "Min total_dur", _double(0.0, 1e9, 0, 60.0, " s"),
-                       "Drop interactions watched for fewer seconds than this (skipped without a total_dur column).")
-        self.add_field("Filters", "min_item_freq", "Min item frequency", _int(1, 10_000_000),
-                       "Keep only items with at least this many interactions after the steps above.")
-        self.add_field("Filters", "min_user_interactions", "Min user interactions", _int(1, 1_000_000),
-                       "Keep only users with at least this many interactions after the item filter.")
-        self.add_field("Filters", "date_from", "First day", OptionalDateEdit("not before"),
-                       "When checked, drop interactions before this day.")
-        self.add_field("Filters", "date_to", "Last day", OptionalDateEdit("not after"),
-                       "When checked, drop interactions after this day (inclusive).")
-        self.set_values(FilterConfig().to_dict())
+        self.add_settings(FilterConfig, widgets={"weight_by": weight_by})
 
     def config(self) -> FilterConfig:
         return FilterConfig(**self.values())

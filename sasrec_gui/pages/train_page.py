@@ -10,45 +10,38 @@ from dataclasses import dataclass
 import torch
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from dataclasses import fields
-
 import pandas as pd
 
-import core.config as core_config
 from core import experiment
-from core.experiment import Experiment
-from core.config import LOSSES, SASRecConfig
+from core.experiment import Experiment, Holdout
+from core.config import HoldoutConfig, SASRecConfig
 from core.train import EpochReport, StepReport, TrainedModel, available_devices
 
 from .. import __version__
-from ..form import FloatEdit, ValidatedForm
+from ..form import ValidatedForm
 from ..frame_model import Column, FrameModel, fixed
 from ..loss_plot import LossPlot
 from ..run_history import PendingRun, RecordResult, RunHistory
 from ..state import AppState
 from ..summary import DataSummary
-from ..training import TrainingSession, format_seconds
+from ..training import TrainingOutcome, TrainingSession, format_seconds
 from ..widgets import MessageLine, make_table, page_header
-from ..workers import Holdout, TaskRunner, TrainingOutcome
+from ..workers import TaskRunner
 
 UI_REFRESH_MS = 250
 #: The run history's status for each way a training session ends.
@@ -56,24 +49,6 @@ RUN_STATUS = {"finished": "finished", "cancelled": "stopped", "failed": "failed"
 #: Recording and evaluating a finished run start this long after it ended, so that the plot's
 #: final full draw (queued when the run ends) does not compete with them for the GIL.
 AFTER_RUN_DELAY_MS = 10
-
-
-_CONFIG_FIELDS = [f.name for f in fields(SASRecConfig)]
-
-
-def _spin(low: int, high: int, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    return box
-
-
-def _dspin(low: float, high: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setDecimals(decimals)
-    return box
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -103,80 +78,19 @@ def expected_initial_loss(config: SASRecConfig, summary: DataSummary) -> float:
 
 
 class HyperparameterForm(ValidatedForm):
-    """Every field of ``SASRecConfig``: a sensible range, a one-sentence tooltip, an error line."""
+    """Every field of ``SASRecConfig``, generated from its declarations (``core.schema``): a
+    sensible range, a one-sentence tooltip, an error line; the device lists the devices there are."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        m, o, r = "Model", "Optimisation", "Run"
-        self.add_field(m, "n_factors", "Factors", _spin(1, 4096, 16),
-                       "Size of the item embeddings and hidden states (the notebook uses 128).")
-        self.add_field(m, "n_blocks", "Blocks", _spin(1, 64),
-                       "Number of stacked self-attention blocks.")
-        self.add_field(m, "n_heads", "Attention heads", _spin(1, 64),
-                       "Attention heads per block; the number of factors must be divisible by it.")
-        self.add_field(m, "dropout_rate", "Dropout", _dspin(0.0, 0.95, 0.05),
-                       "Share of activations dropped during training, to regularise the model.")
-        self.add_field(m, "use_pos_emb", "Positions", QCheckBox("learnable positional embedding"),
-                       "Add a learnable embedding of each position in the sequence to the item embedding.")
-        self.add_field(m, "session_maxlen", "Max session length", _spin(1, 4096, 8),
-                       "How many of each user's most recent interactions the model looks at.")
-        self.add_field(o, "lr", "Learning rate", FloatEdit(),
-                       "Adam learning rate, for example 0.001 or 1e-3.")
-        self.add_field(o, "batch_size", "Batch size", _spin(1, 1 << 20, 32),
-                       "Sequences per training step; lower it if the device runs out of memory.")
-        self.add_field(o, "epochs", "Epochs", _spin(1, 10_000),
-                       "Number of passes over all training sequences.")
-        loss = QComboBox()
-        for name in LOSSES:
-            loss.addItem(name, name)
-        self.add_field(o, "loss", "Loss", loss,
-                       "softmax: cross-entropy over the whole catalog; bce / gbce: sampled negatives, cheaper on big catalogs.")
-        self.add_field(o, "n_negatives", "Negatives", _spin(1, 100_000),
-                       "Negative items sampled per position for the bce and gbce losses.")
-        self.add_field(o, "gbce_t", "gBCE t", _dspin(0.0, 1.0, 0.05),
-                       "Calibration strength of the gBCE loss (0 behaves like BCE, 1 is fully calibrated).")
         device = QComboBox()
         for label, value in device_choices():
             device.addItem(label, value)
-        self.add_field(r, "device", "Device", device,
-                       "Where to train: auto uses the first CUDA GPU when there is one, else the CPU.")
-        self.add_field(r, "seed", "Seed", _spin(0, 2_147_483_647),
-                       "Random seed for initialisation, shuffling and negative sampling.")
-        self.add_field(r, "deterministic", "Determinism", QCheckBox("deterministic algorithms"),
-                       "Force deterministic kernels so GPU runs repeat exactly (somewhat slower).")
-        if "precision" in _CONFIG_FIELDS:
-            precision = QComboBox()
-            for name in getattr(core_config, "PRECISIONS", ("fp32",)):
-                precision.addItem(name, name)
-            self.add_field(r, "precision", "Precision", precision,
-                           "fp32 is exact; tf32 speeds up CUDA matrix products; bf16 trains in bfloat16 on recent GPUs.")
-        if "cuda_graph" in _CONFIG_FIELDS:
-            self.add_field(r, "cuda_graph", "CUDA graphs", QCheckBox("replay the training step as a CUDA graph"),
-                           "On a GPU (softmax loss, not deterministic) capture the training step once and replay it per "
-                           "batch: the same training with far fewer kernel launches; turn off to debug with eager kernels.")
-        self._add_unknown_fields()
+        self.add_settings(SASRecConfig, widgets={"device": device})
         self.add_stretch()
-        self.set_values(SASRecConfig().to_dict())
         self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
         self.widgets["deterministic"].toggled.connect(self._loss_changed)  # type: ignore[attr-defined]
         self._loss_changed()
-
-    def _add_unknown_fields(self) -> None:
-        """Fields core added after this form was written still get a plain editor."""
-        defaults = SASRecConfig()
-        for name in _CONFIG_FIELDS:
-            if name in self.widgets:
-                continue
-            value = getattr(defaults, name)
-            if isinstance(value, bool):
-                widget: QWidget = QCheckBox(name)
-            elif isinstance(value, int):
-                widget = _spin(-(2**31), 2**31 - 1)
-            elif isinstance(value, float):
-                widget = FloatEdit()
-            else:
-                widget = QLineEdit()
-            self.add_field("Other", name, name.replace("_", " ").capitalize(), widget, f"Core's '{name}' setting.")
 
     def config(self) -> SASRecConfig:
         return SASRecConfig(**self.values())
@@ -199,12 +113,10 @@ class HyperparameterForm(ValidatedForm):
         loss = self.widgets["loss"].currentData()  # type: ignore[attr-defined]
         self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce"))
         self.widgets["gbce_t"].setEnabled(loss == "gbce")
-        if "cuda_graph" in self.widgets:
-            deterministic = self.widgets["deterministic"].isChecked()  # type: ignore[attr-defined]
-            self.widgets["cuda_graph"].setEnabled(loss == "softmax" and not deterministic)
+        deterministic = self.widgets["deterministic"].isChecked()  # type: ignore[attr-defined]
+        self.widgets["cuda_graph"].setEnabled(loss == "softmax" and not deterministic)
 
 
-HOLDOUT_CHOICES = (("Off", "none"), ("Leave last out", "last"), ("Last N days", "time"))
 #: Metric columns of the hold-out evaluation table, in this order (``@k`` appended).
 EVALUATION_METRICS = ("HR", "NDCG", "Recall", "MAP", "MRR", "Coverage", "MeanPop")
 
@@ -214,39 +126,17 @@ class ValidationForm(ValidatedForm):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        v = "Validation"
-        holdout = QComboBox()
-        for label, value in HOLDOUT_CHOICES:
-            holdout.addItem(label, value)
-        self.add_field(v, "holdout", "Hold-out", holdout,
-                       "Hold out each user's last interaction or the last days, train on the rest and validate on them.")
-        days = _spin(1, 3650)
-        days.setSuffix(" days")
-        self.add_field(v, "test_days", "Test days", days,
-                       "Length of the test period at the end of the data for the last-N-days hold-out.")
-        every = _spin(1, 10_000)
-        self.add_field(v, "validate_every", "Validate every", every,
-                       "Compute HR@k and NDCG@k on the hold-out after every this many epochs (and after the last one).")
-        self.add_field(v, "k", "k", _spin(1, 1000),
-                       "Length of the recommendation lists the metrics are computed on.")
-        self.set_values({"holdout": "none", "test_days": 7, "validate_every": 1, "k": 10})
+        self.add_settings(HoldoutConfig)
         self.changed.connect(self._update_enabled)
         self._update_enabled()
 
     def holdout(self) -> Holdout | None:
         """The chosen hold-out, or None when validation is off."""
-        values = self.values()
-        if values["holdout"] not in ("last", "time"):
-            return None
-        return Holdout(values["holdout"], int(values["test_days"]), int(values["validate_every"]), int(values["k"]))
+        return HoldoutConfig(**self.values()).to_holdout()
 
     def set_holdout(self, holdout: Holdout | None) -> None:
         """Show ``holdout`` (None: validation off; the other fields keep their values)."""
-        if holdout is None:
-            values: dict = {"holdout": "none"}
-        else:
-            values = {"holdout": holdout.scheme, "test_days": holdout.test_days, "validate_every": holdout.every, "k": holdout.k}
-        self.set_values(values)
+        self.set_values({"holdout": "none"} if holdout is None else HoldoutConfig.from_holdout(holdout).to_dict())
 
     def _update_enabled(self) -> None:
         scheme = self.widgets["holdout"].currentData()  # type: ignore[attr-defined]
