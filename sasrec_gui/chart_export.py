@@ -56,7 +56,7 @@ def save_chart_png(chart: object, path: str | Path, dpi: int = DEFAULT_DPI) -> P
 
 def default_file_name(figure: Figure) -> str:
     """A file name from the chart's title ('chart.png' without one)."""
-    title = figure._suptitle.get_text() if getattr(figure, "_suptitle", None) is not None else ""
+    title = figure.get_suptitle()  # "" without one
     if not title:
         title = next((ax.get_title() for ax in figure.axes if ax.get_title()), "")
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]

@@ -25,12 +25,13 @@ from PySide6.QtCore import QObject, Signal
 from core import experiment
 from core.config import SASRecConfig
 from core.errors import SasrecError
-from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, RecordResult, final_metrics
+from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, Holdout, RecordResult, final_metrics
 from core.filters import FilterConfig
 from core.runs import RunRecord, RunStore, RunStoreError
 from core.train import TrainedModel
 
-from .workers import Holdout, TaskRunner
+from .smoothing import bias_corrected_ema, ema_alpha
+from .workers import TaskRunner
 
 CHECKPOINT_FOLDER = "checkpoints"
 #: Points per smoothed loss curve kept for the comparison plot (the full history stays in the database).
@@ -116,19 +117,15 @@ class RunsSnapshot:
 
 
 def smoothed_curve(step_losses: list[float], steps_per_epoch: int, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
-    """Bias-corrected EMA of the per-step losses (the live plot's smoothing), x in epochs."""
-    y = np.asarray(step_losses, dtype=np.float64)
-    n = len(y)
+    """Bias-corrected EMA of the per-step losses (the live plot's smoothing), x in epochs.
+
+    Returns (x, y), at most about ``points`` of them (the last step always kept): x float64
+    in epochs, y float32.
+    """
+    n = len(step_losses)
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    window = min(max(n / 40.0, 3.0), 200.0)
-    beta = 1.0 - 1.0 / window
-    ema = np.empty(n)
-    state = 0.0
-    for i, value in enumerate(y):  # a simple loop: ~10^5 steps at most, in a worker
-        state = beta * state + (1.0 - beta) * value
-        ema[i] = state
-    ema /= 1.0 - beta ** np.arange(1, n + 1)
+    ema = bias_corrected_ema(step_losses, ema_alpha(n))
     x = np.arange(1, n + 1, dtype=np.float64) / max(steps_per_epoch, 1)
     stride = max(1, math.ceil(n / points))
     keep = np.r_[np.arange(0, n, stride), n - 1] if (n - 1) % stride else np.arange(0, n, stride)

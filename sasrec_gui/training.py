@@ -1,18 +1,26 @@
-"""One training run at a time: starts the worker, forwards its signals, stops it, computes ETA."""
+"""One training run at a time on a ``workers.Worker``: starts it, forwards its reports, stops it,
+computes ETA; plus the training thread's CPU budget and the start-up torch warm-up."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 from PySide6.QtCore import QObject, Signal
 
+from core import experiment
 from core.config import SASRecConfig
+from core.experiment import ExperimentOutcome, Holdout
+from core.filters import FilterConfig
 from core.train import EpochReport, FitResult, StepReport, TrainingHistory, fit
 
-from .workers import QUEUED, Holdout, TrainingOutcome, TrainWorker
+from .workers import QUEUED, Task, Worker
 
+#: The training outcome is core's (``core.experiment.ExperimentOutcome``).
+TrainingOutcome = ExperimentOutcome
 
 @dataclass
 class Progress:
@@ -57,25 +65,29 @@ def format_seconds(seconds: float | None) -> str:
 
 
 class TrainingSession(QObject):
-    """Owns the training QThread; all its signals arrive on the UI thread.
+    """Runs ``core.experiment.train`` on a ``Worker``; all its signals arrive on the UI thread.
 
-    ``ended(kind, payload)``: kind is "finished" / "cancelled" (payload: TrainingOutcome)
-    or "failed" (payload: the exception).
+    * ``progress(StepReport)``, ``epoch_done(EpochReport)``: the worker's reports.
+    * ``ended(kind, payload)``: kind is "finished" / "cancelled" (payload: TrainingOutcome)
+      or "failed" (payload: the exception).
+    * ``warning(str)``: a warning raised while training (e.g. the CUDA-graph fallback).
 
     ``history`` collects what the worker reported (per-step losses, per-epoch losses and
     metrics), so a run that failed half-way still has a record; ``steps_per_epoch`` and
-    ``seconds`` (the run's duration, set when it ends) go with it.
+    ``seconds`` (the run's duration, set when it ends) go with it. Stop is the worker's stop
+    flag, checked by ``fit`` before every batch.
     """
 
     started = Signal()
     progress = Signal(object)
     epoch_done = Signal(object)
     ended = Signal(str, object)
+    warning = Signal(str)
 
     def __init__(self, parent: QObject | None = None, fit_fn: Callable[..., FitResult] = fit) -> None:
         super().__init__(parent)
         self.fit_fn = fit_fn
-        self.worker: TrainWorker | None = None
+        self.worker: Worker | None = None
         self.config: SASRecConfig | None = None
         self.last_progress: Progress | None = None
         self.holdout: Holdout | None = None
@@ -84,6 +96,8 @@ class TrainingSession(QObject):
         self.seconds = 0.0
         self.started_at = 0.0
         self.stop_requested_at: float | None = None
+        self._outcome: tuple[str, object] | None = None
+        self.report_every = 0.1  # seconds between StepReports
 
     @property
     def running(self) -> bool:
@@ -95,7 +109,10 @@ class TrainingSession(QObject):
     def start(
         self, interactions: pd.DataFrame, config: SASRecConfig, filter_config: dict | None = None, holdout: Holdout | None = None
     ) -> None:
-        """Train on ``interactions``; with ``holdout`` the worker splits them and validates per epoch."""
+        """Train on ``interactions``; with ``holdout`` the worker splits them and validates per epoch.
+
+        Raises RuntimeError when a run is already in progress.
+        """
         if self.worker is not None:
             raise RuntimeError("a training run is already in progress")
         self.config = config
@@ -105,13 +122,16 @@ class TrainingSession(QObject):
         self.seconds = 0.0
         self.last_progress = None
         self.stop_requested_at = None
+        self._outcome = None
         self.started_at = time.perf_counter()
-        worker = TrainWorker(interactions, config, filter_config, fit_fn=self.fit_fn, holdout=holdout)
-        worker.signals.progress.connect(self._on_progress, QUEUED)
-        worker.signals.epoch_done.connect(self._on_epoch, QUEUED)
-        worker.signals.finished.connect(self._on_finished, QUEUED)
-        worker.signals.cancelled.connect(self._on_cancelled, QUEUED)
-        worker.signals.failed.connect(self._on_failed, QUEUED)
+        job = training_job(interactions, experiment.Experiment(config, FilterConfig.from_dict(filter_config or {}), holdout),
+                           self.fit_fn, self.report_every)
+        worker = Worker(job, "training")
+        worker.progress.connect(self._on_report, QUEUED)
+        worker.result.connect(self._on_result, QUEUED)
+        worker.error.connect(self._on_error, QUEUED)
+        worker.warning.connect(self.warning, QUEUED)
+        worker.finished.connect(self._on_thread_finished, QUEUED)
         self.worker = worker
         worker.start()
         self.started.emit()
@@ -132,8 +152,14 @@ class TrainingSession(QObject):
         return worker.wait(timeout_ms)
 
     # -- worker signals (UI thread) ---------------------------------------------------------
-    def _on_progress(self, report: StepReport) -> None:
+    def _on_report(self, report: StepReport | EpochReport) -> None:
         if self.worker is None or self.config is None:
+            return
+        if isinstance(report, EpochReport):
+            self.history.epoch_losses.append(report.mean_loss)
+            self.history.epoch_seconds.append(report.seconds)
+            self.history.epoch_metrics.append(dict(report.metrics))
+            self.epoch_done.emit(report)
             return
         self.last_progress = Progress(
             report.epoch, report.epochs, report.step, report.steps_per_epoch, report.elapsed,
@@ -143,27 +169,62 @@ class TrainingSession(QObject):
         self.history.step_losses.extend(report.losses)
         self.progress.emit(report)
 
-    def _on_epoch(self, report: EpochReport) -> None:
-        if self.worker is not None:
-            self.history.epoch_losses.append(report.mean_loss)
-            self.history.epoch_seconds.append(report.seconds)
-            self.history.epoch_metrics.append(dict(report.metrics))
-            self.epoch_done.emit(report)
+    def _on_result(self, outcome: TrainingOutcome) -> None:
+        self._outcome = ("cancelled" if outcome.result.cancelled else "finished", outcome)
 
-    def _on_finished(self, outcome: TrainingOutcome) -> None:
-        self._end("finished", outcome)
+    def _on_error(self, exc: BaseException) -> None:
+        self._outcome = ("failed", exc)
 
-    def _on_cancelled(self, outcome: TrainingOutcome) -> None:
-        self._end("cancelled", outcome)
-
-    def _on_failed(self, exc: BaseException) -> None:
-        self._end("failed", exc)
-
-    def _end(self, kind: str, payload: object) -> None:
-        if self.worker is not None:
-            self.seconds = time.perf_counter() - self.started_at
+    def _on_thread_finished(self) -> None:
+        """The worker's thread ended (after its result or error): the run ends here."""
+        if self.worker is None:
+            return
+        self.seconds = time.perf_counter() - self.started_at
         worker, self.worker = self.worker, None
-        if worker is not None:
-            worker.wait()  # run() has returned or is returning: at most a moment
-            worker.deleteLater()
+        worker.wait()  # finished: returns at once (workers.Worker frees it once nothing holds it)
+        kind, payload = self._outcome or ("failed", RuntimeError("the training thread ended without a result"))
+        self._outcome = None
         self.ended.emit(kind, payload)
+
+
+def training_job(
+    interactions: pd.DataFrame, exp: experiment.Experiment, fit_fn: Callable[..., FitResult] = fit, report_every: float = 0.1
+) -> Callable[[Task], TrainingOutcome]:
+    """The worker's job: ``core.experiment.train`` with the task's stop flag and progress reports
+    (``StepReport`` / ``EpochReport``), on all CPU cores but one when it trains on the CPU."""
+
+    def job(task: Task) -> TrainingOutcome:
+        previous_threads = torch.get_num_threads()
+        if _trains_on_cpu(exp.config.device):
+            torch.set_num_threads(cpu_threads_for_training())
+        try:
+            return experiment.train(
+                interactions, exp, callback=task.report, should_stop=task.should_stop, report_every=report_every, fit_fn=fit_fn,
+            )
+        finally:
+            torch.set_num_threads(previous_threads)
+
+    return job
+
+
+def cpu_threads_for_training() -> int:
+    """CPU threads for a training run: all cores but one, which stays free for the interface."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def _trains_on_cpu(device: str) -> bool:
+    return device == "cpu" or (device == "auto" and not torch.cuda.is_available())
+
+
+def warm_up_torch() -> bool:
+    """Import what torch loads lazily on the first optimizer step (torch._dynamo pulls in sympy:
+    over a second of imports that hold the GIL) and run one tiny step, so the first training
+    run does not stall the interface. Run once at start-up, in a background thread."""
+    import torch._dynamo  # noqa: F401
+    import torch.distributed  # noqa: F401 - core.train asks for the process group
+
+    param = torch.nn.Parameter(torch.zeros(4))
+    optimizer = torch.optim.Adam([param], lr=1e-3, betas=(0.9, 0.98))
+    (param * param).sum().backward()
+    optimizer.step()
+    return True
