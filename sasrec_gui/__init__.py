@@ -2,7 +2,7 @@
 
 APP_NAME = "SASRec Studio"
 ORG_NAME = "SASRecStudio"
-__version__ = "0.1.0"
+from core import __version__  # one version for the app and the CLI
 
 #: The window's pages, in sidebar order, and their titles.
 PAGES = ("data", "training", "recommendations", "similar", "runs", "compare", "attention", "embedding")

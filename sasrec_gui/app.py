@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.load import LoadOptions
 from core.train import FitResult, TrainedModel, fit
 
 from . import APP_NAME, PAGE_TITLES, PAGES, __version__
 from .controller import Controller
 from .dialogs import show_error
+from .load_dialog import LoadDialog
 from .chart_export import install_png_export
 from .pages.attention_page import AttentionPage
 from .pages.compare_page import ComparePage
@@ -40,10 +42,15 @@ from .settings import Settings
 from .state import AppState
 from .theme import ViewModes
 from .training import TrainingSession
-from .workers import TaskRunner
+from .workers import TaskRunner, worker_warnings
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+#: Files that belong to a KION or MovieLens folder: dropping one opens its folder.
+DATASET_FILES = ("interactions.csv", "items_en.csv", "users_en.csv", "items.csv", "users.csv", "ratings.csv",
+                 "movies.csv", "u.data", "u.item", "ratings.dat", "movies.dat")
 CHECKPOINT_FILTER = "SASRec Studio checkpoints (*.pt *.pth *.ckpt);;All files (*)"
+#: Background-job warnings listed in the status bar's warning tooltip (the latest ones).
+WARNINGS_SHOWN = 10
 
 
 class MainWindow(QMainWindow):
@@ -69,6 +76,7 @@ class MainWindow(QMainWindow):
 
         self.state = AppState(self)
         self.runner = TaskRunner(self)
+        self.load_dialog: LoadDialog | None = None  # the open "Open data with options" dialog
         self.controller = Controller(self.state, self.runner, self)
         self.data_page = DataPage(self.state, self.controller)
         self.train_page = TrainPage(self.state, TrainingSession(self, fit_fn), self.data_page.filters_reason)
@@ -156,6 +164,10 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_folder_action = self._action("&Open data folder…", self.choose_folder, QKeySequence.StandardKey.Open,
                                                "Open a KION or MovieLens folder")
+        self.open_file_action = self._action("Open data &file or archive…", self.choose_file, "Ctrl+Alt+O",
+                                             "Open a zip archive (such as KION's data_en.zip) or one interactions file")
+        self.open_with_options_action = self._action("Open data &with options…", self.choose_with_options, None,
+                                                     "Choose the format, the date format or the columns of a file")
         self.open_demo_action = self._action("Open &demo data", self.open_demo, None, "Open the embedded demo dataset")
         self.recent_menu = QMenu("Open &recent", self)
         self.open_checkpoint_action = self._action("Open &checkpoint…", self.choose_checkpoint, "Ctrl+Shift+O",
@@ -165,7 +177,7 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export recommendations as CSV…", self.choose_export, "Ctrl+E",
                                           "Write the shown recommendations to a CSV file")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        for item in (self.open_folder_action, self.open_demo_action):
+        for item in (self.open_folder_action, self.open_file_action, self.open_with_options_action, self.open_demo_action):
             file_menu.addAction(item)
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
@@ -209,6 +221,11 @@ class MainWindow(QMainWindow):
         self.busy.hide()
         self.data_status = QLabel("No data")
         self.model_status = QLabel("No model")
+        self.warning_status = QLabel()  # "⚠ N warnings"; its tooltip lists them (show_warning)
+        self.warning_status.setObjectName("warningStatus")
+        self.warning_status.hide()
+        self.warning_log: list[str] = []
+        status.addPermanentWidget(self.warning_status)
         status.addPermanentWidget(self.busy)
         status.addPermanentWidget(self.data_status)
         status.addPermanentWidget(self.model_status)
@@ -218,8 +235,10 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.message.connect(self.set_status)
         c.error.connect(self.show_error)
+        c.options_needed.connect(self.ask_load_options)
         c.checkpoint_opened.connect(self._checkpoint_opened)
         self.runner.busy_changed.connect(lambda _busy: self._update_busy())
+        worker_warnings().raised.connect(self.show_warning)  # warnings from any background job
         self.data_page.open_folder_requested.connect(self.choose_folder)
         self.data_page.open_demo_requested.connect(self.open_demo)
         self.data_page.filters_edited.connect(self.train_page.update_enabled)
@@ -246,7 +265,7 @@ class MainWindow(QMainWindow):
     def current_page(self) -> str:
         return PAGES[self.stack.currentIndex()]
 
-    def show_similar(self, item_id: int) -> None:
+    def show_similar(self, item_id: int | str) -> None:
         """Open the similar-items page on ``item_id`` (double-click in any item list)."""
         self.show_page("similar")
         self.similar_page.show_item(item_id)
@@ -267,6 +286,16 @@ class MainWindow(QMainWindow):
     # -- status -----------------------------------------------------------------------------
     def set_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def show_warning(self, job: str, text: str) -> None:
+        """A background job warned (e.g. the CUDA-graph fallback): say so in the status bar and
+        keep it in the warning label's tooltip."""
+        self.warning_log.append(f"{job}: {text}")
+        self.set_status(f"⚠ {text}")
+        count = len(self.warning_log)
+        self.warning_status.setText(f"⚠ {count} warning{'s' if count > 1 else ''}")
+        self.warning_status.setToolTip("\n".join(self.warning_log[-WARNINGS_SHOWN:]))
+        self.warning_status.show()
 
     def _update_busy(self) -> None:
         self.busy.setVisible(self.runner.is_busy() or self.train_page.session.running)
@@ -310,11 +339,41 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_folder(folder)
 
-    def open_folder(self, folder: str | os.PathLike) -> None:
-        """Load ``folder`` in the background; on success it joins the recent folders."""
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a data file or archive", self.settings.last_dir("data"),
+            "Data (*.zip *.csv *.tsv *.txt *.dat *.gz);;All files (*)",
+        )
+        if path:
+            self.open_folder(path)
+
+    def choose_with_options(self) -> None:
+        """Pick a file (or cancel for the current data's source), then the load dialog."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the file to read", self.settings.last_dir("data"),
+            "Data (*.zip *.csv *.tsv *.txt *.dat *.gz);;All files (*)",
+        )
+        if not path and self.state.loaded is not None:
+            path = self.state.loaded.folder
+        if path:
+            self.ask_load_options(path)
+
+    def ask_load_options(self, path: str, problem: str = "", options: LoadOptions | None = None) -> LoadDialog:
+        """Show the load dialog for ``path`` (window-modal, not blocking); OK loads with its options."""
+        if self.load_dialog is not None:
+            self.load_dialog.close()
+        dialog = LoadDialog(path, problem, options, self)
+        dialog.chosen.connect(lambda p, o: self.open_folder(p, o))
+        dialog.finished.connect(dialog.deleteLater)
+        self.load_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_folder(self, folder: str | os.PathLike, options: LoadOptions | None = None) -> None:
+        """Load a folder, zip archive or file in the background; on success it joins the recent folders."""
         folder = str(folder)
         self.settings.set_last_dir("data", str(Path(folder).parent))
-        self.controller.open_folder(folder)
+        self.controller.open_folder(folder, options=options)
 
     def open_demo(self) -> None:
         self.controller.open_demo()
@@ -410,12 +469,15 @@ class MainWindow(QMainWindow):
         self.open_dropped(urls[0].toLocalFile())
 
     def open_dropped(self, path: str) -> None:
-        """A dropped folder opens as data, a checkpoint file as a model, any other file its folder."""
+        """A dropped checkpoint opens as a model; one file of a KION or MovieLens folder opens
+        the whole folder (titles included); a folder, a zip archive or any other file as data."""
         p = Path(path)
         if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES:
             self.open_checkpoint(p)
+        elif p.is_file() and p.name.lower().removesuffix(".gz") in DATASET_FILES:
+            self.open_folder(p.parent)
         else:
-            self.open_folder(p if p.is_dir() else p.parent)
+            self.open_folder(p)
 
     # -- settings and shutdown --------------------------------------------------------------
     def _restore_settings(self) -> None:

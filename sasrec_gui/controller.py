@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +10,19 @@ from PySide6.QtCore import QObject, QStandardPaths, Signal
 
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.dataset import InteractionData
+from core.errors import DateFormatError, UnrecognisedDataError
+from core.load import LoadOptions
 from core.filters import FilterConfig, apply_filters
 from core.model_data import check_data_match, filter_for_model
 from core.sequences import UserHistories
 from core.train import TrainedModel
 
 from . import __version__
+from .load_dialog import mapped_file
 from .state import AppState, Filtered, LoadedData
 from .summary import DataSummary
-from .workers import TaskRunner, warm_up_torch
+from .training import warm_up_torch
+from .workers import TaskRunner
 
 DEMO_FOLDER = "demo-v1"
 
@@ -39,11 +43,11 @@ def ensure_demo(folder: Path, **sizes: int) -> Path:
     return folder
 
 
-def load_data(folder: str | os.PathLike, label: str = "") -> LoadedData:
-    """Load a KION / MovieLens folder and summarise it (worker thread)."""
-    from core.data import load_folder
+def load_data(folder: str | os.PathLike, label: str = "", options: LoadOptions | None = None) -> LoadedData:
+    """Load a folder, zip archive or file (``core.load.load_data``) and summarise it (worker thread)."""
+    from core.load import load_data as load
 
-    data = load_folder(folder)
+    data = load(folder, options)
     return LoadedData(data, DataSummary.of(data.interactions), str(folder), label or Path(folder).name)
 
 
@@ -81,6 +85,8 @@ class Controller(QObject):
     loading = Signal(bool)
     message = Signal(str)
     error = Signal(object, str)
+    #: (path, problem, options tried): the data needs the user to say how to read it
+    options_needed = Signal(str, str, object)
     checkpoint_opened = Signal(object, object, str)
     checkpoint_saved = Signal(str)
 
@@ -97,11 +103,14 @@ class Controller(QObject):
         self.runner.submit("warmup", warm_up_torch, lambda _ok: None, lambda _exc: None)
 
     # -- data -------------------------------------------------------------------------------
-    def open_folder(self, folder: str | os.PathLike, label: str = "") -> None:
+    def open_folder(self, folder: str | os.PathLike, label: str = "", options: LoadOptions | None = None) -> None:
+        """Load a folder, zip or file; ``options`` say how to read it (None: recognise it)."""
         folder = str(folder)
         self.message.emit(f"Loading {folder} …")
         self.loading.emit(True)
-        self.runner.submit("load", lambda: load_data(folder, label), self._loaded, lambda exc: self._load_failed(exc, folder))
+        self.runner.submit(
+            "load", lambda: load_data(folder, label, options), self._loaded, lambda exc: self._load_failed(exc, folder, options)
+        )
 
     def open_demo(self) -> None:
         """Open the embedded demo dataset (written once into the demo folder)."""
@@ -122,9 +131,16 @@ class Controller(QObject):
         s = loaded.summary
         self.message.emit(f"Loaded {loaded.label}: {s.n_interactions:,} interactions, {s.n_users:,} users, {s.n_items:,} items")
 
-    def _load_failed(self, exc: BaseException, folder: str) -> None:
+    def _load_failed(self, exc: BaseException, folder: str, options: LoadOptions | None = None) -> None:
         self.loading.emit(False)
         kept = " The previously loaded data is still open." if self.state.loaded else ""
+        mappable = isinstance(exc, UnrecognisedDataError) and mapped_file(folder) is not None
+        if mappable or isinstance(exc, DateFormatError):  # the user can say how to read it
+            self.message.emit(f"Say how to read {folder}.{kept}")
+            if isinstance(exc, UnrecognisedDataError):  # offer the column mapping first
+                options = replace(options or LoadOptions(), fmt="csv", mapping=None)
+            self.options_needed.emit(folder, str(exc), options)
+            return
         self.message.emit(f"Could not open {folder}.{kept}")
         self.error.emit(exc, f"Could not open '{folder}'.{kept}")
 

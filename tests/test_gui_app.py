@@ -74,7 +74,7 @@ def test_bad_data_screenshot_run_exits_one(tmp_path: Path) -> None:
         cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 1
-    assert "folder not found" in done.stderr and not shot.exists()
+    assert "folder or file not found" in done.stderr and not shot.exists()
 
 
 def test_qasync_run_stops_training_before_the_loop_closes(qapp, gui_demo_dir, gui_settings, dialogs, monkeypatch) -> None:  # noqa: ANN001

@@ -16,7 +16,7 @@ from core.filters import FilterConfig
 def _write_bad_kion(folder):  # noqa: ANN001, ANN202
     folder.mkdir()
     (folder / "interactions.csv").write_text(
-        "user_id,item_id,last_watch_dt,total_dur,watched_pct\n1,2,2021-05-01,400,50\nabc,3,2021-05-02,500,60\n"
+        "user_id,item_id,last_watch_dt,total_dur,watched_pct\n1,2,2021-05-01,400,50\n,3,2021-05-02,500,60\n"  # a blank user id
     )
     return folder
 
@@ -25,10 +25,10 @@ def test_load_runs_off_the_ui_thread_with_a_busy_bar(window, gui_demo_dir, monke
     threads: list[threading.Thread] = []
     real_load = controller_module.load_data
 
-    def slow_load(folder, label=""):  # noqa: ANN001, ANN202
+    def slow_load(folder, label="", options=None):  # noqa: ANN001, ANN202
         threads.append(threading.current_thread())
         time.sleep(0.6)
-        return real_load(folder, label)
+        return real_load(folder, label, options)
 
     monkeypatch.setattr(controller_module, "load_data", slow_load)
     page = window.data_page
@@ -59,7 +59,7 @@ def test_bad_folder_shows_core_message_and_keeps_loaded_data(window, open_demo, 
         folder.mkdir()
         named = "no known data files"
     else:
-        folder, named = tmp_path / "nowhere", "folder not found"
+        folder, named = tmp_path / "nowhere", "folder or file not found"
     window.open_folder(folder)
     qtbot.waitUntil(lambda: bool(dialogs), timeout=10_000)
     kind_, title, text = dialogs[-1]

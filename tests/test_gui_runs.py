@@ -207,7 +207,7 @@ def test_corrupt_run_history_shows_a_message_and_keeps_the_run(window, open_demo
     assert title == "Run history unavailable" and str(db) in text and "kept" in text
     assert "could not be written to the run history" in window.statusBar().currentMessage()
     assert window.state.model is not None  # the model itself is in use as usual
-    assert (run_home / "runs.pending.json").is_file()
+    assert len(RunStore.default().pending_files()) == 1
 
     page = window.runs_page
     window.show_page("runs")
@@ -220,7 +220,7 @@ def test_corrupt_run_history_shows_a_message_and_keeps_the_run(window, open_demo
     assert page.snapshot.flushed == 1 and not page.status.is_error
     (run,) = RunStore.default().runs()
     assert run.status == "finished" and run.history["step_losses"] and Path(run.checkpoint_path).is_file()
-    assert not (run_home / "runs.pending.json").exists()
+    assert RunStore.default().pending_files() == []
 
 
 def test_a_failed_run_is_recorded_with_its_status(make_window, open_demo, qtbot, run_home) -> None:  # noqa: ANN001
