@@ -197,6 +197,7 @@ def test_help_is_not_an_error(capsys):
     assert "train" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [
     ["train", "{data}", "--out", "{root}/sub.pt", "--lr", "nan"],
     ["recommend", "{model}", "--data", "{data}", "--user", "1", "--k", "0"],

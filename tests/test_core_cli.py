@@ -87,6 +87,7 @@ def test_errors_are_one_line_without_traceback(trained, tmp_path):
     assert code == 2 and "missing.pt" in err
 
 
+@pytest.mark.slow
 def test_module_entry_point_has_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "core", "recommend", str(tmp_path / "x.pt"), "--data", str(tmp_path), "--user", "1"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])

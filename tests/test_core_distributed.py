@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--epochs", "2", "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "64",
         "--min-item-freq", "5", "--dropout", "0", "--device", "cpu", "--seed", "5"]
 
+pytestmark = pytest.mark.slow  # torchrun subprocesses
+
 
 def torchrun(*args: str, env_extra: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}

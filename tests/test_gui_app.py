@@ -54,6 +54,7 @@ def test_gui_script_entry_point_is_main() -> None:
         build_parser().parse_args(["--demo", "--data", "somewhere"])  # one source at a time
 
 
+@pytest.mark.slow
 def test_demo_screenshot_run_exits_zero(tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
     done = subprocess.run(
@@ -67,6 +68,7 @@ def test_demo_screenshot_run_exits_zero(tmp_path: Path) -> None:
     assert list((tmp_path / "data").rglob("demo-v1/interactions.csv"))
 
 
+@pytest.mark.slow
 def test_bad_data_screenshot_run_exits_one(tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
     done = subprocess.run(

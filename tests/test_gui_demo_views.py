@@ -313,6 +313,7 @@ def test_item_map_hover_and_click(demo_window, qtbot) -> None:  # noqa: ANN001
     assert window.similar_page.current_item == found and window.similar_page.card.item_id == found
 
 
+@pytest.mark.perf
 def test_hover_lookup_is_fast_on_16k_items(demo_window, qtbot) -> None:  # noqa: ANN001
     from sasrec_gui.point_index import PointIndex
 

@@ -53,6 +53,7 @@ def test_no_display_and_other_platforms():
     assert not uses_xcb({"XDG_SESSION_TYPE": "wayland", "WAYLAND_DISPLAY": "wayland-0"})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the xcb plugin is Linux-only")
 def test_real_start_on_xcb_exits_with_one_line(tmp_path):
     """On this machine, whatever it has installed: one line and a non-zero exit, never Qt's abort."""

@@ -103,9 +103,7 @@ def test_stop_after_an_epoch_keeps_that_model(make_window, open_demo, qtbot) -> 
     assert page.stop_button.isEnabled() and not page.train_button.isEnabled()
     assert not page.form.isEnabled()
     with qtbot.waitSignal(page.session.ended, timeout=10_000) as ended:
-        t0 = time.perf_counter()
         page.stop_button.click()
-    assert time.perf_counter() - t0 < 5.0
     assert probe.stopped and probe.checks_after_stop == 1  # no batch started after the request
     kind, outcome = ended.args
     assert kind == "cancelled" and outcome.result.cancelled
@@ -144,12 +142,29 @@ def test_closing_during_training_stops_the_worker(make_window, open_demo, qtbot)
         assert page.start_training()
     worker = page.session.worker
     assert worker is not None and worker.isRunning()
+    with qtbot.waitSignal(page.session.ended, timeout=10_000) as ended:  # delivered without errors
+        assert window.close()
+    assert worker.isFinished() and worker.stop_requested
+    assert not window.runner.is_busy()
+    assert ended.args[0] == "cancelled"
+
+
+@pytest.mark.perf
+def test_stop_and_close_take_effect_within_seconds(make_window, open_demo, qtbot) -> None:  # noqa: ANN001
+    window = open_demo(make_window())
+    page = window.train_page
+    page.form.set_config({**GUI_TINY_CONFIG, **LONG_RUN})
+    with qtbot.waitSignal(page.session.epoch_done, timeout=30_000):
+        assert page.start_training()
+    with qtbot.waitSignal(page.session.ended, timeout=10_000):
+        t0 = time.perf_counter()
+        page.stop_button.click()
+    assert time.perf_counter() - t0 < 5.0
+    with qtbot.waitSignal(page.session.progress, timeout=30_000):
+        assert page.start_training()
     t0 = time.perf_counter()
     assert window.close()
     assert time.perf_counter() - t0 < 5.0
-    assert worker.isFinished() and worker.stop_requested
-    assert not window.runner.is_busy()
-    qtbot.wait(50)  # the queued 'cancelled' signal is delivered without errors
 
 
 @pytest.mark.parametrize(
@@ -188,6 +203,7 @@ def test_training_errors_end_in_a_dialog(make_window, open_demo, dialogs, qtbot,
     assert ended.args[0] == "finished" and window.state.model is not None
 
 
+@pytest.mark.perf
 def test_ui_stays_responsive_and_plot_redraws_at_a_bounded_rate(make_window, open_demo, qtbot) -> None:  # noqa: ANN001
     window = open_demo(make_window())
     window.show_page("training")
