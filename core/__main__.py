@@ -182,7 +182,7 @@ def _query_ids(args: argparse.Namespace, what: str, like: object) -> list[int | 
     from .ids import is_text_ids, parse_id
 
     kind = "text" if is_text_ids(like) else "int"
-    entries = [(v, 0) for v in args.ids] if args.ids_file is None else _read_ids(args.ids_file, what)
+    entries = [(v, 0) for v in args.ids] if args.ids_file is None else args.file_ids
     out, bad = [], []
     for text, line in entries:
         try:
@@ -375,13 +375,18 @@ def _write_csv(frame, columns: Sequence[str]) -> None:  # noqa: ANN001
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    from .errors import UnknownUserError
     from .recommend import with_titles
 
-    if args.ids_file is not None:
-        _read_ids(args.ids_file, "user")  # an unreadable file fails before loading anything
+    # read once, before loading anything: an unreadable file fails at once, and a pipe
+    # (--users-file /dev/stdin) is not read twice
+    args.file_ids = _read_ids(args.ids_file, "user") if args.ids_file is not None else None
     data, recommender = _load_for_query(args)
     ids = _query_ids(args, "user", recommender.histories.user_ids)
-    recs = recommender.recommend(ids, k=args.k, filter_viewed=not args.no_filter_viewed, skip_unknown=args.skip_unknown)
+    try:
+        recs = recommender.recommend(ids, k=args.k, filter_viewed=not args.no_filter_viewed, skip_unknown=args.skip_unknown)
+    except UnknownUserError as exc:
+        raise UnknownUserError(f"{exc} Add --skip-unknown to leave out the users the model cannot recommend for.") from None
     skipped = recs.attrs.get("skipped_users", [])
     if skipped:
         shown = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
@@ -393,8 +398,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def cmd_similar(args: argparse.Namespace) -> int:
     from .recommend import with_titles
 
-    if args.ids_file is not None:
-        _read_ids(args.ids_file, "item")  # an unreadable file fails before loading anything
+    args.file_ids = _read_ids(args.ids_file, "item") if args.ids_file is not None else None  # read once
     data, recommender = _load_for_query(args)
     ids = _query_ids(args, "item", recommender.item_map.external)
     recs = recommender.similar(ids, k=args.k)

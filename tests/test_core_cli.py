@@ -126,3 +126,25 @@ def test_recommend_skip_unknown_lists_the_skipped_users(trained):
     frame = pd.read_csv(io.StringIO(out))
     assert set(frame.user_id) <= set(users) and len(frame) > 0
     assert "skipped 1 user(s)" in err and "-12345" in err
+
+
+def test_one_unknown_user_names_skip_unknown(trained):
+    folder, model = trained[0], trained[1]
+    user = pd.read_csv(folder / "interactions.csv")["user_id"].iloc[0]
+    code, _, err = run("recommend", str(model), "--data", str(folder), "--user", str(user), "987654321")
+    assert code == 2
+    err = err.strip().splitlines()
+    assert len(err) == 1 and "987654321" in err[0] and "--skip-unknown" in err[0]
+
+
+def test_users_file_is_read_once(trained, tmp_path, monkeypatch):
+    from core import __main__ as cli
+
+    folder, model = trained[0], trained[1]
+    users = tmp_path / "users.txt"
+    users.write_text("user_id\n" + "\n".join(map(str, pd.read_csv(folder / "interactions.csv")["user_id"].unique()[:3])) + "\n")
+    reads = []
+    real = cli._read_ids
+    monkeypatch.setattr(cli, "_read_ids", lambda *a: reads.append(a) or real(*a))
+    code, out, _ = run("recommend", str(model), "--data", str(folder), "--users-file", str(users))
+    assert code == 0 and len(reads) == 1 and out.count("\n") == 1 + 3 * 10
