@@ -214,3 +214,44 @@ def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None
     out = _take_rows(df.drop(columns="weight"), count.rows)
     out.insert(list(df.columns).index("weight"), "weight", count.kept(weight))
     return FilterResult(out, steps)
+
+
+def why_user_filtered(user_id: object, interactions: pd.DataFrame, filtered: pd.DataFrame, config: FilterConfig) -> str:
+    """Why ``user_id`` has no interactions in ``filtered`` (the result of ``apply_filters(
+    interactions, config)``): one sentence naming the filter setting(s) that removed their rows,
+    or that the user is not in ``interactions`` at all. "" when the user has filtered rows.
+
+    Follows ``apply_filters`` step by step on the user's own rows; the item-frequency step
+    uses the items that survived in ``filtered``. Cost: two scans of the id columns.
+    """
+    if (filtered["user_id"] == user_id).any():
+        return ""
+    rows = interactions[interactions["user_id"] == user_id]
+    if rows.empty:
+        return f"User {user_id} is not in the data."
+    n, removed = len(rows), []
+    if "total_dur" in rows.columns and config.min_total_dur > 0:
+        short = rows["total_dur"].to_numpy() < config.min_total_dur
+        rows = rows[~short]
+        if short.any():
+            removed.append(f"{int(short.sum())} watched for less than {config.min_total_dur:g} s (min_total_dur)")
+    if config.date_from or config.date_to:
+        dt = rows["datetime"]
+        keep = np.ones(len(rows), dtype=bool)
+        if config.date_from:
+            keep &= (dt >= pd.Timestamp(config.date_from)).to_numpy()
+        if config.date_to:
+            keep &= (dt < pd.Timestamp(config.date_to) + pd.Timedelta(days=1)).to_numpy()
+        rows = rows[keep]
+        if (~keep).any():
+            removed.append(f"{int((~keep).sum())} outside the date range (date_from/date_to)")
+    if config.min_item_freq > 1 and len(rows):
+        rare = ~rows["item_id"].isin(pd.unique(filtered["item_id"])).to_numpy()
+        rows = rows[~rare]
+        if rare.any():
+            removed.append(f"{int(rare.sum())} of items with fewer than {config.min_item_freq} interactions (min_item_freq)")
+    if len(rows):
+        removed.append(
+            f"the remaining {len(rows)} are fewer than min_user_interactions ({config.min_user_interactions})"
+        )
+    return f"User {user_id} has {n} interaction(s) in the data, all removed by the filters: " + "; ".join(removed) + "."

@@ -76,3 +76,25 @@ def test_invalid_settings_are_named():
     assert set(info.value.errors) == {"min_item_freq", "weight_above", "date_from", "min_total_dur"}
     errs = FilterConfig(date_from="2021-05-01", date_to="2021-04-01").errors()
     assert "date_to" in errs
+
+
+def test_why_user_filtered_names_the_filters_that_removed_the_user():
+    from core.filters import FilterConfig, apply_filters, why_user_filtered
+
+    df = pd.DataFrame({
+        "user_id": [1, 1, 1, 2, 2, 3, 3, 3],
+        "item_id": [10, 11, 12, 10, 10, 10, 10, 11],
+        "datetime": pd.to_datetime(["2021-03-13"] * 8),
+        "weight": np.ones(8, dtype=np.float32),
+        "total_dur": [100.0, 500.0, 600.0, 900.0, 900.0, 900.0, 900.0, 900.0],
+        "watched_pct": [50.0] * 8,
+    })
+    config = FilterConfig(min_total_dur=300, min_item_freq=3)
+    filtered = apply_filters(df, config).interactions
+    assert set(filtered["user_id"]) == {2, 3}
+    text = why_user_filtered(1, df, filtered, config)
+    assert "User 1 has 3 interaction(s)" in text
+    assert "1 watched for less than 300 s (min_total_dur)" in text
+    assert "2 of items with fewer than 3 interactions (min_item_freq)" in text
+    assert why_user_filtered(2, df, filtered, config) == ""
+    assert why_user_filtered(99, df, filtered, config) == "User 99 is not in the data."
