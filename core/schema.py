@@ -2,7 +2,7 @@
 one-line help, section, CLI flag, valid range, step, unit and choices, in the field's metadata.
 
 Validation (``field_errors``), the command-line options (``core.cli_settings``) and the app's
-forms (``sasrec_gui.form``) are generated from these declarations, so adding a setting is one
+forms (``sasrec_gui.widgets.form``) are generated from these declarations, so adding a setting is one
 ``setting(...)`` line in the dataclass::
 
     @dataclass

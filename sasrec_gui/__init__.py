@@ -1,4 +1,10 @@
-"""SASRec Studio desktop application (PySide6): pages, workers, plots and Qt models over ``core``."""
+"""SASRec Studio desktop application (PySide6) over ``core``.
+
+Sub-packages, each importing only the ones below it (import-linter contracts in pyproject.toml):
+``app`` (the main window) -> ``pages`` (one thin module per page) -> ``widgets`` (forms, plots,
+table models, dialogs) -> ``services`` (non-widget Qt objects: state, workers, training,
+run history, settings, theme) -> ``logic`` (Qt-free view logic).
+"""
 
 APP_NAME = "SASRec Studio"
 ORG_NAME = "SASRecStudio"

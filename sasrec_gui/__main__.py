@@ -17,7 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, PAGES, __version__
-from .platform_check import platform_problem
+from .logic.platform_check import platform_problem
 
 if TYPE_CHECKING:
     from .app import MainWindow
@@ -71,7 +71,7 @@ async def run_app(args: argparse.Namespace) -> int:
     app.setQuitOnLastWindowClosed(False)  # the coroutine below decides when to stop
     settings, scratch = None, None
     if args.screenshot:  # a screenshot run leaves the user's settings alone
-        from .settings import Settings
+        from .services.settings import Settings
 
         scratch = tempfile.TemporaryDirectory(prefix="sasrec-gui-")
         settings = Settings.from_file(Path(scratch.name) / "settings.ini")

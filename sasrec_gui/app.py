@@ -1,7 +1,13 @@
-"""The main window: sidebar pages, menus, status bar, drag and drop, settings, clean shutdown."""
+"""The main window: sidebar pages, menus, status bar, drag and drop, settings, clean shutdown.
+
+The window owns the shared services (``AppState``, the data ``Controller``, the ``RunHistory``
+and the ``TrainingController``), hands them to the pages and routes the pages' signals to
+each other: pages never reach into another page's widgets.
+"""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,14 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.experiment import Holdout
 from core.load import LoadOptions
 from core.train import FitResult, TrainedModel, fit
 
 from . import APP_NAME, PAGE_TITLES, PAGES, __version__
-from .controller import Controller
-from .dialogs import show_error
-from .load_dialog import LoadDialog
-from .chart_export import install_png_export
 from .pages.attention_page import AttentionPage
 from .pages.compare_page import ComparePage
 from .pages.data_page import DataPage
@@ -38,11 +41,17 @@ from .pages.recommend_page import RecommendPage
 from .pages.runs_page import RunsPage
 from .pages.similar_page import SimilarPage
 from .pages.train_page import TrainPage
-from .settings import Settings
-from .state import AppState
-from .theme import ViewModes
-from .training import TrainingSession
-from .workers import TaskRunner, worker_warnings
+from .services.controller import Controller
+from .services.run_history import RunHistory
+from .services.settings import Settings
+from .services.state import AppState
+from .services.training_controller import TrainingController
+from .services.training_session import TrainingSession
+from .services.view_modes import ViewModes
+from .services.workers import TaskRunner, worker_warnings
+from .widgets.chart_export import install_png_export
+from .widgets.dialogs import show_error
+from .widgets.load_dialog import LoadDialog
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 #: Files that belong to a KION or MovieLens folder: dropping one opens its folder.
@@ -78,15 +87,16 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.load_dialog: LoadDialog | None = None  # the open "Open data with options" dialog
         self.controller = Controller(self.state, self.runner, self)
+        self.run_history = RunHistory(self)
+        self.training = TrainingController(self.state, self.run_history, TrainingSession(self, fit_fn), self)
         self.data_page = DataPage(self.state, self.controller)
-        self.train_page = TrainPage(self.state, TrainingSession(self, fit_fn), self.data_page.filters_reason)
+        self.train_page = TrainPage(self.state, self.training)
         self.recommend_page = RecommendPage(self.state, self.runner)
         self.similar_page = SimilarPage(self.state)
-        self.compare_page = ComparePage(self.state, self.runner, self.recommend_page)
-        self.attention_page = AttentionPage(self.state, self.recommend_page)
+        self.compare_page = ComparePage(self.state, self.runner)
+        self.attention_page = AttentionPage(self.state)
         self.embedding_page = EmbeddingPage(self.state, self.runner)
-        self.runs_page = RunsPage(self.state, self.controller, self.train_page.run_history, self.train_page.form,
-                                  self.data_page.filters, self.train_page.validation)
+        self.runs_page = RunsPage(self.state, self.controller, self.run_history)
         self.pages: dict[str, QWidget] = {
             "data": self.data_page,
             "training": self.train_page,
@@ -199,7 +209,7 @@ class MainWindow(QMainWindow):
 
         train_menu = bar.addMenu("&Training")
         self.train_action = self._action("&Train", self.start_training, "F5", "Train with the current settings")
-        self.stop_action = self._action("&Stop", self.train_page.stop_training, "Shift+F5", "Stop after the current batch")
+        self.stop_action = self._action("&Stop", self.training.stop, "Shift+F5", "Stop after the current batch")
         train_menu.addAction(self.train_action)
         train_menu.addAction(self.stop_action)
         self.stop_action.setEnabled(False)
@@ -241,13 +251,17 @@ class MainWindow(QMainWindow):
         worker_warnings().raised.connect(self.show_warning)  # warnings from any background job
         self.data_page.open_folder_requested.connect(self.choose_folder)
         self.data_page.open_demo_requested.connect(self.open_demo)
-        self.data_page.filters_edited.connect(self.train_page.update_enabled)
-        self.train_page.error.connect(self.show_error)
-        self.train_page.message.connect(self.set_status)
-        self.train_page.running_changed.connect(self._training_running)
-        self.train_page.hyperparameters_used.connect(self.settings.set_hyperparameters)
+        t = self.training
+        t.error.connect(self.show_error)
+        t.message.connect(self.set_status)
+        t.running_changed.connect(self._training_running)
+        t.hyperparameters_used.connect(self.settings.set_hyperparameters)
+        t.record_failed.connect(self._run_history_unavailable)
         self.runs_page.message.connect(self.set_status)
         self.runs_page.page_requested.connect(self.show_page)
+        self.runs_page.settings_chosen.connect(self.use_run_settings)
+        self.recommend_page.user_shown.connect(self.compare_page.follow_user)  # they follow its user
+        self.recommend_page.user_shown.connect(self.attention_page.follow_user)
         self.recommend_page.item_activated.connect(self.show_similar)
         self.compare_page.item_activated.connect(self.show_similar)
         self.embedding_page.item_activated.connect(self.show_similar)
@@ -274,9 +288,16 @@ class MainWindow(QMainWindow):
         """Train (menu, F5); says in the status bar why not when it cannot."""
         self.show_page("training")
         started = self.train_page.start_training()
-        if not started and not self.train_page.session.running:
+        if not started and not self.training.running:
             self.set_status(self.train_page.blocking_reason() or "Training cannot start now.")
         return started
+
+    def use_run_settings(self, config: dict, filter_config: dict, holdout: Holdout | None) -> None:
+        """A run's settings into the training form, the validation form and the filters
+        (the Runs page's "Use these settings"; ``filter_config`` {} leaves the filters)."""
+        self.train_page.use_settings(config, holdout)
+        if filter_config:
+            self.data_page.filters.set_values(filter_config)
 
     def _training_running(self, running: bool) -> None:
         self.stop_action.setEnabled(running)
@@ -298,7 +319,7 @@ class MainWindow(QMainWindow):
         self.warning_status.show()
 
     def _update_busy(self) -> None:
-        self.busy.setVisible(self.runner.is_busy() or self.train_page.session.running)
+        self.busy.setVisible(self.runner.is_busy() or self.training.running)
 
     def _data_changed(self) -> None:
         loaded, filtered = self.state.loaded, self.state.filtered
@@ -324,6 +345,14 @@ class MainWindow(QMainWindow):
     def show_error(self, exc: BaseException, action: str = "") -> None:
         """Show an error dialog; the application stays usable."""
         self.last_error = show_error(self, exc, action, interactive=self.interactive)
+
+    def _run_history_unavailable(self, text: str) -> None:
+        """A run could not be written to the run history (it is kept): a warning dialog, or
+        stderr without dialogs and while closing."""
+        if self.interactive and not self._shut_down:
+            QMessageBox.warning(self, "Run history unavailable", text)
+        else:
+            print(f"Run history unavailable: {text}", file=sys.stderr)
 
     def show_about(self) -> None:
         QMessageBox.about(

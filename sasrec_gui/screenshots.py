@@ -65,7 +65,7 @@ def take_screenshots(
     all of ``SHOTS``); returns the paths. ``demo_sizes`` (n_users, n_items) shrink the demo."""
     from .__main__ import create_application
     from .app import MainWindow
-    from .settings import Settings
+    from .services.settings import Settings
 
     create_application()
     work = Path(tempfile.mkdtemp(prefix="sasrec-screenshots-"))

@@ -77,7 +77,7 @@ def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def gui_settings(tmp_path):  # noqa: ANN001, ANN201
     """Settings in a temporary INI file (never the user's real QSettings)."""
-    from sasrec_gui.settings import Settings
+    from sasrec_gui.services.settings import Settings
 
     return Settings.from_file(tmp_path / "settings.ini")
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-import sasrec_gui.controller as controller_module
+import sasrec_gui.services.controller as controller_module
 from core.filters import FilterConfig
 
 

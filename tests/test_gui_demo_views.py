@@ -32,7 +32,7 @@ KION_CARD_LABELS = ("Title", "Original title", "Year", "Type", "Genres", "Countr
 @pytest.fixture(scope="module")
 def demo_model(gui_demo_dir):  # noqa: ANN001, ANN201
     """(loaded data, filtered data, trained model, user histories) shared by the module."""
-    from sasrec_gui.controller import filter_data, load_data
+    from sasrec_gui.services.controller import filter_data, load_data
 
     loaded = load_data(gui_demo_dir, "Demo data")
     config = FilterConfig(min_item_freq=GUI_MIN_ITEM_FREQ)
@@ -45,7 +45,7 @@ def demo_model(gui_demo_dir):  # noqa: ANN001, ANN201
 @pytest.fixture
 def demo_window(make_window, demo_model):  # noqa: ANN001, ANN201
     """A window with the demo data loaded and the shared model in place; light theme after."""
-    from sasrec_gui import theme
+    from sasrec_gui.services import theme
 
     loaded, filtered, model, histories = demo_model
     window = make_window(interactive=False)
@@ -110,7 +110,7 @@ def test_item_cards_everywhere(demo_window, qtbot) -> None:  # noqa: ANN001
 
 
 def test_item_details_with_movielens_columns_and_unknown_items() -> None:
-    from sasrec_gui.explanations import ItemDetails
+    from sasrec_gui.logic.explanations import ItemDetails
 
     movielens = pd.DataFrame({"item_id": [1, 2], "title": ["Heat", "Up"], "title_orig": ["Heat", pd.NA],
                               "release_year": [1995, np.nan], "genres": ["Action, Crime", "Animation"]})
@@ -125,8 +125,8 @@ def test_item_details_with_movielens_columns_and_unknown_items() -> None:
 
 
 def test_profile_demographics_and_genre_mix(demo_window) -> None:  # noqa: ANN001
-    from sasrec_gui.explanations import user_demographics
-    from sasrec_gui.profile_panel import NO_USERS_TEXT
+    from sasrec_gui.logic.explanations import user_demographics
+    from sasrec_gui.widgets.profile_panel import NO_USERS_TEXT
 
     window = demo_window
     data = window.state.data
@@ -175,7 +175,7 @@ def test_profile_demographics_and_genre_mix(demo_window) -> None:  # noqa: ANN00
 
 
 def test_why_this_recommendation(demo_window, qtbot) -> None:  # noqa: ANN001
-    from sasrec_gui.why_panel import SCORE_DROP_TEXT
+    from sasrec_gui.widgets.why_panel import SCORE_DROP_TEXT
 
     window = demo_window
     recommender = window.state.recommender
@@ -223,7 +223,7 @@ def test_why_this_recommendation(demo_window, qtbot) -> None:  # noqa: ANN001
 
 
 def test_attention_heatmap_blocks_heads_and_padding(demo_window, qtbot) -> None:  # noqa: ANN001
-    from sasrec_gui.explanations import truncate
+    from sasrec_gui.logic.explanations import truncate
     from sasrec_gui.pages.attention_page import MEAN_HEADS, TITLE_CHARS
 
     window = demo_window
@@ -315,7 +315,7 @@ def test_item_map_hover_and_click(demo_window, qtbot) -> None:  # noqa: ANN001
 
 @pytest.mark.perf
 def test_hover_lookup_is_fast_on_16k_items(demo_window, qtbot) -> None:  # noqa: ANN001
-    from sasrec_gui.point_index import PointIndex
+    from sasrec_gui.logic.point_index import PointIndex
 
     rng = np.random.default_rng(0)
     n = 16_000
@@ -357,7 +357,7 @@ def test_hover_lookup_is_fast_on_16k_items(demo_window, qtbot) -> None:  # noqa:
 
 
 def test_sasrec_vs_popularity_side_by_side(demo_window, qtbot) -> None:  # noqa: ANN001
-    from sasrec_gui.explanations import interactions_of
+    from sasrec_gui.logic.explanations import interactions_of
 
     window = demo_window
     recommender = window.state.recommender
@@ -395,7 +395,7 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
     import matplotlib as mpl
     from PySide6.QtWidgets import QApplication
 
-    from sasrec_gui import theme
+    from sasrec_gui.services import theme
 
     window = demo_window
     app = QApplication.instance()
@@ -438,7 +438,7 @@ def test_every_chart_exports_png(demo_window, qtbot, tmp_path) -> None:  # noqa:
     from matplotlib.backends.backend_qt import FigureCanvasQT
     from PySide6.QtWidgets import QWidget
 
-    from sasrec_gui.chart_export import EXPORT_PROPERTY, SAVE_TEXT, chart_menu, default_file_name, save_chart_png
+    from sasrec_gui.widgets.chart_export import EXPORT_PROPERTY, SAVE_TEXT, chart_menu, default_file_name, save_chart_png
 
     window = demo_window
     user = _user_with_history(window.state.recommender.histories)

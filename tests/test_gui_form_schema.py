@@ -10,9 +10,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, Q
 from core.config import HoldoutConfig, SASRecConfig
 from core.filters import FilterConfig
 from core.schema import SettingGroup, setting, settings_of
-from sasrec_gui.form import SPIN_INT_MAX, FloatEdit, OptionalDateEdit, ValidatedForm
-from sasrec_gui.pages.data_page import FilterForm
-from sasrec_gui.pages.train_page import HyperparameterForm, ValidationForm
+from sasrec_gui.widgets.form import SPIN_INT_MAX, FloatEdit, OptionalDateEdit, ValidatedForm
+from sasrec_gui.widgets.settings_forms import FilterForm, HyperparameterForm, ValidationForm
 
 FORMS = ((HyperparameterForm, SASRecConfig), (FilterForm, FilterConfig), (ValidationForm, HoldoutConfig))
 #: Fields whose widget the form makes itself (the devices there are; the usual weight columns).

@@ -9,7 +9,7 @@ import pandas as pd
 from PySide6.QtWidgets import QDialogButtonBox
 
 from core.demo import write_demo
-from sasrec_gui.load_dialog import LoadDialog
+from sasrec_gui.widgets.load_dialog import LoadDialog
 
 
 def _text_log(path, n_users=60, n_items=25):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sasrec_gui.platform_check import (
+from sasrec_gui.logic.platform_check import (
     install_hint,
     missing_libraries,
     platform_problem,

@@ -5,7 +5,7 @@ import os
 
 from PySide6.QtCore import QSettings
 
-from sasrec_gui.settings import LAYOUT_VERSION, MAX_RECENT, Settings
+from sasrec_gui.services.settings import LAYOUT_VERSION, MAX_RECENT, Settings
 from tests.conftest import _QT_HOME, GUI_TINY_CONFIG
 
 

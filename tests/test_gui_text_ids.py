@@ -152,7 +152,7 @@ def test_text_items_in_similar_items_and_followers(text_window, qtbot) -> None: 
 def test_text_user_lookup_completes_from_a_million_ids(window, qtbot) -> None:  # noqa: ANN001
     """Debounced prefix completion over 1M sorted text ids (searchsorted, no full list)."""
     from core.ids import as_id_array
-    from sasrec_gui.user_index import UserIndex
+    from sasrec_gui.logic.user_index import UserIndex
 
     ids = as_id_array([f"A{i:07d}" for i in range(1_000_000)])
     index = UserIndex(ids)
@@ -174,8 +174,8 @@ def test_text_user_lookup_completes_from_a_million_ids(window, qtbot) -> None:  
 
 def test_catalog_and_cards_look_up_text_ids() -> None:
     from core.ids import as_id_array
-    from sasrec_gui.catalog import ItemCatalog
-    from sasrec_gui.explanations import ItemDetails, user_demographics
+    from sasrec_gui.logic.catalog import ItemCatalog
+    from sasrec_gui.logic.explanations import ItemDetails, user_demographics
 
     items = pd.DataFrame({"item_id": as_id_array(["B0012X", "012", "B0099X"]), "title": ["Alpha", "Zero", "Beta"]})
     catalog = ItemCatalog(items)

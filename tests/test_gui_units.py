@@ -9,12 +9,12 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 from core.train import EpochReport, StepReport, TrainingHistory
-from sasrec_gui.catalog import ItemCatalog
-from sasrec_gui.frame_model import Column, FrameModel, fixed
-from sasrec_gui.loss_plot import LossPlot
-from sasrec_gui.summary import DataSummary
-from sasrec_gui.training import Progress, format_seconds
-from sasrec_gui.user_index import UserIndex
+from sasrec_gui.logic.catalog import ItemCatalog
+from sasrec_gui.logic.summary import DataSummary
+from sasrec_gui.logic.training import Progress, format_seconds
+from sasrec_gui.logic.user_index import UserIndex
+from sasrec_gui.widgets.frame_model import Column, FrameModel, fixed
+from sasrec_gui.widgets.loss_plot import LossPlot
 
 
 def test_frame_model_reads_cells_lazily_by_role(qtbot) -> None:  # noqa: ANN001

@@ -16,11 +16,11 @@ from PySide6.QtCore import QCoreApplication
 
 from core.errors import DataError
 from core.train import StepReport, fit
-from sasrec_gui.chart_export import default_file_name
-from sasrec_gui.loss_plot import IdleDrawCanvas, LossPlot
-from sasrec_gui.run_history import CURVE_POINTS, smoothed_curve
-from sasrec_gui.smoothing import bias_corrected_ema, ema_alpha
-from sasrec_gui.workers import QUEUED, TaskRunner, Worker, current_task, worker_warnings
+from sasrec_gui.logic.run_records import CURVE_POINTS, smoothed_curve
+from sasrec_gui.logic.smoothing import bias_corrected_ema, ema_alpha
+from sasrec_gui.services.workers import QUEUED, TaskRunner, Worker, current_task, worker_warnings
+from sasrec_gui.widgets.chart_export import default_file_name
+from sasrec_gui.widgets.loss_plot import IdleDrawCanvas, LossPlot
 from tests.conftest import GUI_TINY_CONFIG
 
 GATE_TIMEOUT = 20.0  # seconds a gated job waits at most (the test releases it long before)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from core.config import SASRecConfig
-from sasrec_gui.settings import Settings
+from sasrec_gui.services.settings import Settings
 from tests.conftest import GUI_MIN_ITEM_FREQ, GUI_TINY_CONFIG
 
 
@@ -196,7 +196,7 @@ def test_bad_checkpoint_shows_dialog(window, dialogs, qtbot, tmp_path) -> None: 
 
 def test_user_lookup_completes_from_a_million_ids(window, qtbot) -> None:  # noqa: ANN001
     """Debounced completion over ~1M sorted ids (searchsorted; no 1M-row completer model)."""
-    from sasrec_gui.user_index import UserIndex
+    from sasrec_gui.logic.user_index import UserIndex
 
     window.state.users = UserIndex(np.arange(0, 2_000_000, 2, dtype=np.int64))
     page = window.recommend_page

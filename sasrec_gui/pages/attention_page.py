@@ -20,12 +20,12 @@ from core.errors import RecommendError
 from core.explain import attention_maps
 from core.ids import id_value
 
-from .. import theme
-from ..chart_export import ChartView
-from ..explanations import truncate
-from ..state import AppState
-from ..user_picker import UserPicker
-from ..widgets import MessageLine, page_header, placeholder_page
+from ..logic.explanations import truncate
+from ..services import theme
+from ..services.state import AppState
+from ..widgets.chart_export import ChartView
+from ..widgets.common import MessageLine, page_header, placeholder_page
+from ..widgets.user_picker import UserPicker
 from .follow import FollowsUser
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to see its attention."
@@ -39,7 +39,7 @@ class AttentionPage(FollowsUser, QWidget):
 
     no_model_text = NO_MODEL_TEXT
 
-    def __init__(self, state: AppState, follow=None, parent: QWidget | None = None) -> None:  # noqa: ANN001 - RecommendPage
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
@@ -81,8 +81,6 @@ class AttentionPage(FollowsUser, QWidget):
         self.block_combo.currentIndexChanged.connect(lambda _i: self._selection_changed())
         self.head_combo.currentIndexChanged.connect(lambda _i: self._selection_changed())
         self.chart.canvas.mpl_connect("motion_notify_event", self._hover)
-        if follow is not None and hasattr(follow, "user_shown"):
-            follow.user_shown.connect(self.follow_user)
         state.model_changed.connect(self._model_changed)
         self._model_changed()
 

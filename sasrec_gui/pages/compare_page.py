@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -23,46 +22,21 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import RecommendError
-from core.evaluate import popular_recommendations, popularity
 from core.ids import id_value
 
-from ..explanations import interactions_of
-from ..frame_model import Column, FrameModel, fixed
-from ..state import AppState
-from ..user_picker import UserPicker
-from ..widgets import MessageLine, make_table, page_header, placeholder_page
-from .columns import GENRES, RANK, TITLE, YEAR, configure_item_table
+from ..logic.popular import popular_for_user
+from ..services.state import AppState
+from ..services.workers import TaskRunner, run_or_submit
+from ..widgets.common import MessageLine, make_table, page_header, placeholder_page
+from ..widgets.frame_model import Column, FrameModel, MarkedFrameModel, fixed
+from ..widgets.item_columns import GENRES, RANK, TITLE, YEAR, configure_item_table
+from ..widgets.user_picker import UserPicker
 from .follow import FollowsUser
-from ..workers import run_or_submit
 
 NO_MODEL_TEXT = "Train a model (or open a checkpoint and its data) to compare it with the popularity baseline."
 VIEWERS = Column("viewers", "Viewers", lambda v: "" if pd.isna(v) else f"{int(v):,}", numeric=True)
 SASREC_COLUMNS = [RANK, TITLE, YEAR, GENRES, Column("score", "Score", fixed(3), numeric=True), VIEWERS]
 POPULAR_COLUMNS = [RANK, TITLE, YEAR, GENRES, VIEWERS]
-
-
-class MarkedFrameModel(FrameModel):
-    """A ``FrameModel`` that shows rows whose ``in_both`` column is set in bold."""
-
-    def __init__(self, columns: list[Column]) -> None:
-        super().__init__(columns=columns)
-        self._bold = QFont()
-        self._bold.setBold(True)
-        self._roles[int(Qt.ItemDataRole.FontRole)] = self._font
-
-    def _font(self, row: int, _col: int) -> QFont | None:
-        frame = self.frame
-        return self._bold if "in_both" in frame.columns and bool(frame["in_both"].iat[row]) else None
-
-
-def popular_for_user(recommender, cache, user_id: int | str, k: int, filter_viewed: bool):  # noqa: ANN001, ANN201
-    """Worker thread: the popularity top-k of ``user_id`` and the (interactions, viewer counts)
-    cache of the recommender's histories (built on the first call)."""
-    if cache is None:
-        train = interactions_of(recommender.histories)
-        cache = (train, popularity(train))
-    train, _counts = cache
-    return popular_recommendations(train, [user_id], k, filter_viewed=filter_viewed), cache
 
 
 class ComparePage(FollowsUser, QWidget):
@@ -73,7 +47,7 @@ class ComparePage(FollowsUser, QWidget):
     item_activated = Signal(object)  # item id: int or str
     compared = Signal()
 
-    def __init__(self, state: AppState, runner=None, follow=None, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, state: AppState, runner: TaskRunner | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.state = state
@@ -130,8 +104,6 @@ class ComparePage(FollowsUser, QWidget):
         self.filter_viewed.toggled.connect(self._refresh)
         for model, view in ((self.sasrec_model, self.sasrec_view), (self.popular_model, self.popular_view)):
             view.doubleClicked.connect(lambda index, m=model: self._activate(m, index))
-        if follow is not None and hasattr(follow, "user_shown"):
-            follow.user_shown.connect(self.follow_user)
         state.model_changed.connect(self._model_changed)
         self._model_changed()
 

@@ -1,11 +1,8 @@
 """Data page: open a folder, see its summary and charts, preview the table, set the filters."""
 from __future__ import annotations
 
-import pandas as pd
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -20,13 +17,13 @@ from PySide6.QtWidgets import (
 
 from core.filters import FilterConfig
 
-from ..controller import Controller
-from ..data_charts import DataCharts
-from ..form import OptionalDateEdit, ValidatedForm
-from ..frame_model import Column, FrameModel
-from ..state import AppState
-from ..summary import ROW_NAMES, DataSummary
-from ..widgets import make_table, page_header, single_shot_timer
+from ..services.controller import Controller
+from ..services.state import AppState
+from ..widgets.common import make_table, page_header, single_shot_timer
+from ..widgets.data_charts import DataCharts
+from ..widgets.frame_model import Column, FrameModel
+from ..widgets.settings_forms import FilterForm
+from ..widgets.summary_grid import SummaryGrid
 
 FILTER_DEBOUNCE_MS = 300
 
@@ -44,78 +41,15 @@ REPORT_COLUMNS = [
 ]
 
 
-class FilterForm(ValidatedForm):
-    """Every ``FilterConfig`` setting, generated from its declarations (``core.schema``), with
-    tooltips and per-field errors; "weight by" offers the usual columns."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        weight_by = QComboBox()
-        weight_by.addItem("watched_pct", "watched_pct")
-        weight_by.addItem("rating", "rating")
-        weight_by.addItem("(none: keep weights)", "")
-        self.add_settings(FilterConfig, widgets={"weight_by": weight_by})
-
-    def config(self) -> FilterConfig:
-        return FilterConfig(**self.values())
-
-    def set_date_range(self, first: pd.Timestamp | None, last: pd.Timestamp | None) -> None:
-        if first is None or last is None:
-            return
-        q_first = QDate(first.year, first.month, first.day)
-        q_last = QDate(last.year, last.month, last.day)
-        for name, default in (("date_from", q_first), ("date_to", q_last)):
-            edit: OptionalDateEdit = self.widgets[name]  # type: ignore[assignment]
-            checked = edit.check.isChecked()
-            edit.date.blockSignals(True)
-            edit.set_range(q_first, q_last)
-            if not checked:
-                edit.date.setDate(default)
-            edit.date.blockSignals(False)
-
-
-class SummaryGrid(QGroupBox):
-    """Summary figures of the loaded and the filtered data side by side."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Summary", parent)
-        grid = QGridLayout(self)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(4)
-        for col, text in ((1, "Loaded"), (2, "After filters")):
-            head = QLabel(text)
-            head.setObjectName("muted")
-            head.setAlignment(Qt.AlignmentFlag.AlignRight)
-            grid.addWidget(head, 0, col)
-        self.labels: dict[tuple[str, str], QLabel] = {}
-        for row, name in enumerate(ROW_NAMES, start=1):
-            grid.addWidget(QLabel(name), row, 0)
-            for col, which in ((1, "loaded"), (2, "filtered")):
-                value = QLabel("–")
-                value.setObjectName("statValue")
-                value.setAlignment(Qt.AlignmentFlag.AlignRight)
-                value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                grid.addWidget(value, row, col)
-                self.labels[(name, which)] = value
-        grid.setColumnStretch(0, 1)
-
-    def show_summary(self, which: str, summary: DataSummary | None) -> None:
-        rows = summary.rows() if summary is not None else []
-        values = dict(rows)
-        for (name, w), label in self.labels.items():
-            if w == which:
-                label.setText(values.get(name, "–"))
-
-    def text(self, name: str, which: str = "loaded") -> str:
-        return self.labels[(name, which)].text()
-
-
 class DataPage(QWidget):
-    """Open data, inspect it, and choose the preprocessing applied before training."""
+    """Open data, inspect it, and choose the preprocessing applied before training.
+
+    Whether the filtered data is what the filter form asks for is published as
+    ``AppState.filters_pending`` (the Training page reads it there).
+    """
 
     open_folder_requested = Signal()
     open_demo_requested = Signal()
-    filters_edited = Signal()
 
     def __init__(self, state: AppState, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -217,10 +151,7 @@ class DataPage(QWidget):
 
     # -- filters ----------------------------------------------------------------------------
     def filter_errors(self) -> dict[str, str]:
-        try:
-            return self.filters.config().errors()
-        except TypeError as exc:  # a widget value core cannot take at all
-            return {"weight_by": str(exc)}
+        return self.filters.errors()
 
     def filters_reason(self) -> str:
         """Why the filtered data does not match the filter form yet ('' when it does)."""
@@ -233,6 +164,11 @@ class DataPage(QWidget):
             return "Applying the filters …"
         return ""
 
+    def _publish_filters_reason(self) -> None:
+        """Tell the other pages (through ``AppState.filters_pending``) whether the filtered data
+        matches this page's filter form."""
+        self.state.set_filters_pending(self.filters_reason())
+
     def _filters_edited(self) -> None:
         errors = self.filter_errors()
         self.filters.show_errors(errors)
@@ -242,7 +178,7 @@ class DataPage(QWidget):
         elif self.state.data is not None:
             self.filter_status.setText("Applying filters …")
             self._debounce.start()
-        self.filters_edited.emit()
+        self._publish_filters_reason()
 
     def apply_filters(self) -> bool:
         """Apply the current filter settings now (no debounce); False when invalid or no data."""
@@ -278,8 +214,10 @@ class DataPage(QWidget):
         self.charts.show_summaries(loaded.summary, None)
         self.report_model.clear()
         self.apply_filters()
+        self._publish_filters_reason()
 
     def _filter_changed(self) -> None:
+        self._publish_filters_reason()
         filtered, loaded = self.state.filtered, self.state.loaded
         if filtered is None or loaded is None:
             return

@@ -19,55 +19,20 @@ from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QToolTip, QWidget
 
-from core.explain import embedding_map, primary_genre
+from core.explain import primary_genre
 from core.ids import id_value
 
-from .. import theme
-from ..chart_export import ChartView
-from ..point_index import PointIndex
-from ..state import AppState
-from ..widgets import MessageLine, page_header, placeholder_page, single_shot_timer
-from ..workers import run_or_submit
+from ..logic.item_map import compute_map, genre_colours
+from ..logic.point_index import PointIndex
+from ..services import theme
+from ..services.state import AppState
+from ..services.workers import run_or_submit
+from ..widgets.chart_export import ChartView
+from ..widgets.common import MessageLine, page_header, placeholder_page, single_shot_timer
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see its map of items."
 HOVER_INTERVAL_MS = 30
 HOVER_RADIUS_PX = 8
-MAX_COLOURED_GENRES = 12
-OTHER = "other genres"
-#: Distinct colours that read on light and dark backgrounds (tab10 plus two).
-GENRE_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-    "#e377c2", "#bcbd22", "#17becf", "#637939", "#393b79", "#ad494a",
-)
-OTHER_COLOR = "#b0b8c1"
-
-
-def genre_colours(genres: pd.Series) -> tuple[list[str], dict[str, str], dict[str, int]]:
-    """Per item a colour, the legend's genre -> colour (most frequent first) and genre counts.
-
-    The ``MAX_COLOURED_GENRES - 1`` most frequent genres get their own colour when there are
-    more; the rest share grey as 'other genres'.
-    """
-    counts = genres.value_counts(sort=True)
-    names = [str(g) for g in counts.index]
-    if len(names) > MAX_COLOURED_GENRES:
-        own = names[: MAX_COLOURED_GENRES - 1]
-    else:
-        own = names
-    colours = {g: GENRE_COLORS[i % len(GENRE_COLORS)] for i, g in enumerate(own)}
-    legend_counts = {g: int(counts[g]) for g in own}
-    rest = int(counts.sum()) - sum(legend_counts.values())
-    if rest:
-        colours[OTHER] = OTHER_COLOR
-        legend_counts[OTHER] = rest
-    per_item = [colours.get(str(g), OTHER_COLOR) for g in genres]
-    return per_item, colours, legend_counts
-
-
-def compute_map(recommender, items: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.Series]:  # noqa: ANN001
-    """Worker thread: the PCA map and each item's primary genre."""
-    frame = embedding_map(recommender)
-    return frame, primary_genre(items, frame["item_id"]).reset_index(drop=True)
 
 
 class EmbeddingPage(QWidget):

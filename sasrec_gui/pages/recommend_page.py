@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
 from core.errors import RecommendError
 from core.ids import id_value
 
-from ..frame_model import FrameModel
-from ..item_card import ItemCard
-from ..profile_panel import ProfilePanel
-from ..state import AppState
-from ..why_panel import WhyPanel
-from ..widgets import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
-from .columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
+from ..services.state import AppState
+from ..widgets.common import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
+from ..widgets.frame_model import FrameModel
+from ..widgets.item_card import ItemCard
+from ..widgets.item_columns import HISTORY_COLUMNS, RECOMMENDATION_COLUMNS, configure_item_table
+from ..widgets.profile_panel import ProfilePanel
+from ..widgets.why_panel import WhyPanel
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see recommendations."
 NO_DATA_TEXT = (

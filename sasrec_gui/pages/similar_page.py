@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
 from core.errors import RecommendError
 from core.ids import id_value
 
-from ..frame_model import FrameModel
-from ..item_card import ItemCard
-from ..state import AppState
-from ..widgets import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
-from .columns import MATCH_COLUMNS, SIMILAR_COLUMNS, configure_item_table
+from ..services.state import AppState
+from ..widgets.common import MessageLine, make_table, page_header, placeholder_page, single_shot_timer
+from ..widgets.frame_model import FrameModel
+from ..widgets.item_card import ItemCard
+from ..widgets.item_columns import MATCH_COLUMNS, SIMILAR_COLUMNS, configure_item_table
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see similar items."
 SEARCH_DEBOUNCE_MS = 150

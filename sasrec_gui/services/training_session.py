@@ -1,67 +1,25 @@
-"""One training run at a time on a ``workers.Worker``: starts it, forwards its reports, stops it,
-computes ETA; plus the training thread's CPU budget and the start-up torch warm-up."""
+"""One training run at a time on a ``workers.Worker``: starts it, forwards its reports, stops it.
+
+The job itself (``core.experiment.train`` with the worker's stop flag, on all CPU cores but
+one) and the progress arithmetic are Qt-free, in ``logic.training_job`` and ``logic.training``.
+"""
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pandas as pd
-import torch
 from PySide6.QtCore import QObject, Signal
 
 from core import experiment
 from core.config import SASRecConfig
-from core.experiment import ExperimentOutcome, Holdout
+from core.experiment import Holdout
 from core.filters import FilterConfig
 from core.train import EpochReport, FitResult, StepReport, TrainingHistory, fit
 
-from .workers import QUEUED, Task, Worker
-
-#: The training outcome is core's (``core.experiment.ExperimentOutcome``).
-TrainingOutcome = ExperimentOutcome
-
-@dataclass
-class Progress:
-    """Where a run stands, derived from the latest ``StepReport``."""
-
-    epoch: int
-    epochs: int
-    step: int
-    steps_per_epoch: int
-    elapsed: float
-    sequences_per_sec: float
-    batch_size: int
-
-    @property
-    def done_steps(self) -> int:
-        return (self.epoch - 1) * self.steps_per_epoch + self.step
-
-    @property
-    def total_steps(self) -> int:
-        return self.epochs * self.steps_per_epoch
-
-    @property
-    def fraction(self) -> float:
-        return self.done_steps / max(self.total_steps, 1)
-
-    @property
-    def eta(self) -> float | None:
-        """Seconds left, from the current throughput (None until known)."""
-        if self.sequences_per_sec <= 0:
-            return None
-        return (self.total_steps - self.done_steps) * self.batch_size / self.sequences_per_sec
-
-
-def format_seconds(seconds: float | None) -> str:
-    """'1:02:03', '2:03' or '–'."""
-    if seconds is None:
-        return "–"
-    seconds = int(round(max(seconds, 0)))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+from ..logic.training import Progress, TrainingOutcome
+from ..logic.training_job import training_job
+from .workers import QUEUED, Worker
 
 
 class TrainingSession(QObject):
@@ -186,45 +144,3 @@ class TrainingSession(QObject):
         self._outcome = None
         self.ended.emit(kind, payload)
 
-
-def training_job(
-    interactions: pd.DataFrame, exp: experiment.Experiment, fit_fn: Callable[..., FitResult] = fit, report_every: float = 0.1
-) -> Callable[[Task], TrainingOutcome]:
-    """The worker's job: ``core.experiment.train`` with the task's stop flag and progress reports
-    (``StepReport`` / ``EpochReport``), on all CPU cores but one when it trains on the CPU."""
-
-    def job(task: Task) -> TrainingOutcome:
-        previous_threads = torch.get_num_threads()
-        if _trains_on_cpu(exp.config.device):
-            torch.set_num_threads(cpu_threads_for_training())
-        try:
-            return experiment.train(
-                interactions, exp, callback=task.report, should_stop=task.should_stop, report_every=report_every, fit_fn=fit_fn,
-            )
-        finally:
-            torch.set_num_threads(previous_threads)
-
-    return job
-
-
-def cpu_threads_for_training() -> int:
-    """CPU threads for a training run: all cores but one, which stays free for the interface."""
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
-def _trains_on_cpu(device: str) -> bool:
-    return device == "cpu" or (device == "auto" and not torch.cuda.is_available())
-
-
-def warm_up_torch() -> bool:
-    """Import what torch loads lazily on the first optimizer step (torch._dynamo pulls in sympy:
-    over a second of imports that hold the GIL) and run one tiny step, so the first training
-    run does not stall the interface. Run once at start-up, in a background thread."""
-    import torch._dynamo  # noqa: F401
-    import torch.distributed  # noqa: F401 - core.train asks for the process group
-
-    param = torch.nn.Parameter(torch.zeros(4))
-    optimizer = torch.optim.Adam([param], lr=1e-3, betas=(0.9, 0.98))
-    (param * param).sum().backward()
-    optimizer.step()
-    return True

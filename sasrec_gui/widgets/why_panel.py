@@ -15,14 +15,14 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core.ids import id_value
 
-from . import theme
+from ..logic.explanations import Explanation, explain_recommendation, truncate
+from ..services import theme
+from ..services.state import AppState
+from ..services.workers import run_or_submit
 from .chart_export import ChartView
-from .explanations import Explanation, explain_recommendation, truncate
+from .common import MessageLine, make_table
 from .frame_model import Column, FrameModel, fixed
-from .pages.columns import configure_item_table
-from .state import AppState
-from .widgets import MessageLine, make_table
-from .workers import run_or_submit
+from .item_columns import configure_item_table
 
 SCORE_DROP_TEXT = "score drop when this item is left out of the history"
 WHY_COLUMNS = [

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
 
 from core.ids import id_value
 
-from .explanations import ItemDetails
-from .state import AppState
+from ..logic.explanations import ItemDetails
+from ..services.state import AppState
 
 EMPTY_TEXT = "Select an item to see its details."
 #: Fields shown as a paragraph under the labelled rows rather than beside a label.

@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
-from .state import AppState
+from ..services.state import AppState
 
 
 class UserPicker(QWidget):

@@ -1,37 +1,32 @@
-"""The run history as the interface uses it: record runs, read and delete them, off the UI thread.
+"""The run history's records as the interface shows them (Qt-free; called from worker threads).
 
-Storage is core's ``RunStore`` (SQLite at ``default_db_path()``). Each run's model is saved
-automatically next to the database, in ``<db folder>/checkpoints/run-<timestamp>.pt``, with
-the data source and the hold-out in the checkpoint's ``extra``, so a run's model can be
-opened later. A corrupt or locked database never loses a run: core keeps it pending and
-writes it with the next successful write (or when the Runs page next reads the history).
-
-Every slow step (fingerprinting the data, saving the checkpoint, SQLite, parsing histories)
-runs in a ``TaskRunner`` thread; results come back as signals of ``RunHistory``.
+Recording: ``PendingRun`` is what the UI thread hands over when a run ends; ``record_run``
+fingerprints the data, saves the model as ``<db folder>/checkpoints/run-<timestamp>.pt`` and
+adds the run with core's pipeline step (``core.experiment.record_run``). Reading: each stored
+run becomes a ``RunView`` (the record without its long per-step losses, plus a smoothed,
+thinned loss curve against epochs) and ``runs_table`` one row per run. Comparing:
+``setting_values``, ``result_values`` and ``differing_fields`` of runs side by side.
 """
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QObject, Signal
 
 from core import experiment
 from core.config import SASRecConfig
 from core.errors import SasrecError
-from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, Holdout, RecordResult, final_metrics
+from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, Holdout, RecordResult
 from core.filters import FilterConfig
 from core.runs import RunRecord, RunStore, RunStoreError
 from core.train import TrainedModel
 
 from .smoothing import bias_corrected_ema, ema_alpha
-from .workers import TaskRunner
 
 CHECKPOINT_FOLDER = "checkpoints"
 #: Points per smoothed loss curve kept for the comparison plot (the full history stays in the database).
@@ -283,85 +278,6 @@ def differing_fields(views: list[RunView]) -> set[str]:
     return {n for n in names if any(not _same(values[0].get(n), v.get(n)) for v in values[1:])}
 
 
-# --------------------------------------------------------------------------- the QObject
-
-
-class RunHistory(QObject):
-    """Records, reads and deletes runs in background threads.
-
-    * ``recorded(RecordResult)``: a run was handled (``run_id`` None: kept pending, see
-      ``store_error``).
-    * ``changed()``: the stored runs changed (recorded or deleted): views reload.
-    * ``loaded(RunsSnapshot)`` / ``load_failed(message)``.
-    * ``deleted(run_ids)`` / ``delete_failed(message)``.
-    """
-
-    recorded = Signal(object)
-    changed = Signal()
-    loaded = Signal(object)
-    load_failed = Signal(str)
-    deleted = Signal(list)
-    delete_failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None, store_factory: Callable[[], RunStore] = RunStore.default) -> None:
-        super().__init__(parent)
-        self.store_factory = store_factory  # resolved per operation: follows $SASREC_STUDIO_HOME
-        self.runner = TaskRunner(self)
-        self._records = 0
-
-    def store(self) -> RunStore:
-        return self.store_factory()
-
-    def record(self, pending: PendingRun, blocking: bool = False) -> None:
-        """Record a run (its own thread: a slow write never delays or drops another run).
-
-        ``blocking``: record it right here (the window is closing and waits for no more threads).
-        """
-        self._records += 1
-        store = self.store()
-        if blocking:
-            try:
-                result = record_run(pending, store)
-            except Exception as exc:  # noqa: BLE001 - reported like a failed write
-                self._record_crashed(pending, store)(exc)
-            else:
-                self._recorded(result)
-            return
-        self.runner.submit(f"record-{self._records}", lambda: record_run(pending, store), self._recorded, self._record_crashed(pending, store))
-
-    def _recorded(self, result: RecordResult) -> None:
-        self.recorded.emit(result)
-        if result.run_id is not None:
-            self.changed.emit()
-
-    def _record_crashed(self, pending: PendingRun, store: RunStore) -> Callable[[BaseException], None]:
-        def report(exc: BaseException) -> None:
-            message = f"Recording the run failed unexpectedly: {type(exc).__name__}: {exc}"
-            self.recorded.emit(RecordResult(pending.record, None, "", message, str(store.path)))
-
-        return report
-
-    def load(self) -> None:
-        """Read the history (the latest request wins)."""
-        store = self.store()
-        self.runner.submit("load", lambda: load_runs(store), self.loaded.emit, lambda exc: self.load_failed.emit(_message(exc)))
-
-    def delete(self, run_ids: list[int], checkpoints: list[str]) -> None:
-        store = self.store()
-        ids, paths = list(run_ids), list(checkpoints)
-
-        def done(deleted: list[int]) -> None:
-            self.deleted.emit(deleted)
-            self.changed.emit()
-
-        self.runner.submit(f"delete-{ids}", lambda: delete_runs(store, ids, paths), done, lambda exc: self.delete_failed.emit(_message(exc)))
-
-    def is_busy(self) -> bool:
-        return self.runner.is_busy()
-
-    def wait(self, timeout_ms: int = 30_000) -> None:
-        self.runner.wait_all(timeout_ms)
-
-
-def _message(exc: BaseException) -> str:
+def error_message(exc: BaseException) -> str:
+    """A run-history failure as one line: core's own message, else the exception's type and text."""
     return str(exc) if isinstance(exc, SasrecError) else f"{type(exc).__name__}: {exc}"

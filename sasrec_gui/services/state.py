@@ -12,9 +12,9 @@ from core.recommend import Recommender
 from core.sequences import UserHistories
 from core.train import TrainedModel
 
-from .catalog import ItemCatalog
-from .summary import DataSummary
-from .user_index import UserIndex
+from ..logic.catalog import ItemCatalog
+from ..logic.summary import DataSummary
+from ..logic.user_index import UserIndex
 
 
 @dataclass
@@ -43,11 +43,14 @@ class AppState(QObject):
     * ``filter_changed``: the filters were applied (``filtered``).
     * ``model_changed``: a model was trained/opened or its user histories changed
       (``model``, ``recommender``, ``users``).
+    * ``filters_pending_changed``: the Data page said whether ``filtered`` is what its filter
+      form asks for (``filters_pending``: why not, "" when it is).
     """
 
     data_changed = Signal()
     filter_changed = Signal()
     model_changed = Signal()
+    filters_pending_changed = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +65,8 @@ class AppState(QObject):
         self.model_has_data = False
         #: why the open data may not be the model's own (shown as a banner); "" when it is
         self.data_warning = ""
+        #: why ``filtered`` is not (yet) what the filter form asks for, e.g. "Applying the filters …"; "" when it is
+        self.filters_pending = ""
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -77,6 +82,11 @@ class AppState(QObject):
     def set_filtered(self, filtered: Filtered) -> None:
         self.filtered = filtered
         self.filter_changed.emit()
+
+    def set_filters_pending(self, reason: str) -> None:
+        """Say why the filtered data does not match the filter form yet ("" when it does)."""
+        self.filters_pending = reason
+        self.filters_pending_changed.emit()
 
     # -- model ------------------------------------------------------------------------------
     def set_model(

@@ -6,7 +6,7 @@ stop), ``task.report(progress)`` and ``task.warn(text)``; whatever it returns ar
 Modelled on superqt's ``_qthreading`` (a small typed signal set, cooperative stop) and
 Orange3's ``TaskState`` (what the job sees of its worker). ``TaskRunner`` runs the short jobs
 (loading, filtering, checkpoints, evaluation, explanations) on workers, one running job per
-kind with the latest waiting one kept; ``training.TrainingSession`` runs training on a worker.
+kind with the latest waiting one kept; ``training_session.TrainingSession`` runs training on a worker.
 
 Why a worker object and not qasync's ``asyncSlot`` + ``loop.run_in_executor`` for the short
 jobs: both kinds of job then share one mechanism for latest-wins per kind, stop requests,

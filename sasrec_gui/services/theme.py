@@ -1,28 +1,24 @@
-"""Light and dark themes, presentation mode and full screen (View menu).
+"""Light and dark themes and the presentation font scale, for widgets and charts alike.
 
 A theme is a style sheet (``resources/style.qss`` or ``resources/style-dark.qss``), a Qt
 palette for the widgets the style sheet leaves to the Fusion style (spin boxes, combo
 boxes, menus), and matplotlib colours. Switching restyles the figures already on screen
 (backgrounds, spines, ticks, labels, legends) and sets ``matplotlib.rcParams`` so charts
 drawn later match. Presentation mode scales every point size of the style sheet and
-matplotlib's base font size. The chosen theme is kept in the settings (``view/theme``).
+matplotlib's base font size. ``view_modes.ViewModes`` (the View menu) chooses them and keeps the
+theme in the settings (``view/theme``).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import matplotlib as mpl
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
-
-if TYPE_CHECKING:
-    from .settings import Settings
 
 THEME_KEY = "view/theme"
 PRESENTATION_SCALE = 1.3
@@ -178,76 +174,3 @@ def apply_theme(name: str, presentation: bool = False) -> None:
         if owner is not None and hasattr(owner, "theme_changed"):
             owner.theme_changed()
         canvas.draw_idle()
-
-
-class ViewModes(QObject):
-    """The View menu's theme, presentation and full-screen toggles for ``window``."""
-
-    changed = Signal()
-
-    def __init__(self, window: QWidget, settings: Settings) -> None:
-        super().__init__(window)
-        self.window = window
-        self.settings = settings
-        self._was_maximized = False
-        self.dark_action = self._toggle("&Dark theme", "Ctrl+Shift+D", "Switch between the light and the dark theme",
-                                        lambda on: self.set_theme("dark" if on else "light"))
-        self.presentation_action = self._toggle("&Presentation mode", "Ctrl+Shift+P",
-                                                "Larger fonts and full screen, for showing the app to an audience",
-                                                self.set_presentation)
-        self.full_screen_action = self._toggle("&Full screen", "F11", "Toggle full screen", self.set_full_screen)
-        saved = str(settings.store.value(THEME_KEY, "light") or "light")
-        self.theme = saved if saved in THEMES else "light"
-        self.presentation = False
-        self.dark_action.setChecked(self.theme == "dark")
-        self._apply()
-
-    def _toggle(self, text: str, shortcut: str, tip: str, slot) -> QAction:  # noqa: ANN001
-        action = QAction(text, self.window)
-        action.setCheckable(True)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip)
-        action.toggled.connect(slot)
-        return action
-
-    def actions(self) -> list[QAction]:
-        return [self.dark_action, self.presentation_action, self.full_screen_action]
-
-    def set_theme(self, name: str) -> None:
-        """Switch to theme ``name`` and remember it in the settings."""
-        name = name if name in THEMES else "light"
-        self.settings.store.setValue(THEME_KEY, name)
-        if name == self.theme:
-            return
-        self.theme = name
-        self.dark_action.setChecked(name == "dark")
-        self._apply()
-
-    def set_presentation(self, on: bool) -> None:
-        """Larger fonts and full screen (on), back to normal (off)."""
-        on = bool(on)
-        if on == self.presentation:
-            return
-        self.presentation = on
-        self.presentation_action.setChecked(on)
-        self._apply()
-        self.set_full_screen(on)
-
-    def set_full_screen(self, on: bool) -> None:
-        on = bool(on)
-        self.full_screen_action.setChecked(on)
-        if on and not self.window.isFullScreen():
-            self._was_maximized = self.window.isMaximized()
-            self.window.showFullScreen()
-        elif not on and self.window.isFullScreen():
-            self.window.showMaximized() if self._was_maximized else self.window.showNormal()
-
-    def _apply(self) -> None:
-        apply_theme(self.theme, self.presentation)
-        sidebar = getattr(self.window, "sidebar", None)
-        if sidebar is not None:  # room for the larger sidebar titles
-            width = int(SIDEBAR_WIDTH * (PRESENTATION_SCALE if self.presentation else 1.0))
-            sidebar.setFixedWidth(width)
-            if sidebar.parentWidget() is not None:
-                sidebar.parentWidget().setFixedWidth(width)
-        self.changed.emit()

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVB
 from core.explain import genre_mix
 from core.ids import id_value
 
-from . import theme
+from ..logic.explanations import truncate, user_demographics
+from ..services import theme
+from ..services.state import AppState
 from .chart_export import ChartView
-from .explanations import truncate, user_demographics
-from .state import AppState
 
 MAX_GENRES = 10
 NO_USERS_TEXT = "The data has no user table (users_en.csv), so no demographics."

@@ -17,11 +17,11 @@ from core.model_data import check_data_match, filter_for_model
 from core.sequences import UserHistories
 from core.train import TrainedModel
 
-from . import __version__
-from .load_dialog import mapped_file
+from .. import __version__
+from ..logic.data_files import mapped_file
+from ..logic.summary import DataSummary
+from ..logic.training_job import warm_up_torch
 from .state import AppState, Filtered, LoadedData
-from .summary import DataSummary
-from .training import warm_up_torch
 from .workers import TaskRunner
 
 DEMO_FOLDER = "demo-v1"

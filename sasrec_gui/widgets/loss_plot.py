@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.train import EpochReport, StepReport, TrainingHistory
 
-from .smoothing import bias_corrected_ema, ema_alpha
+from ..logic.smoothing import bias_corrected_ema, ema_alpha
 
 MAX_DRAWN_POINTS = 4000
 STEP_COLOR = "#2f6fde"

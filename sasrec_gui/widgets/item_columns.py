@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QHeaderView, QTableView
 
-from ..frame_model import Column, fixed, year
+from .frame_model import Column, fixed, year
 
 TITLE = Column("title", "Title", tooltip=True)
 TITLE_ORIG = Column("title_orig", "Original title", tooltip=True)

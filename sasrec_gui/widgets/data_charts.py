@@ -6,7 +6,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from .summary import DataSummary
+from ..logic.summary import DataSummary
 
 LOADED_COLOR = "#9aa5b1"
 FILTERED_COLOR = "#2f6fde"

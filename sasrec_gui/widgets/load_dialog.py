@@ -31,6 +31,8 @@ from core.errors import DataError
 from core.load import FORMATS, CsvMapping, LoadOptions
 from core.preview import FilePreview, preview_file
 
+from ..logic.data_files import mapped_file
+
 #: (label, value) of the format choices.
 FORMAT_CHOICES = (
     ("Recognise from the files", "auto"),
@@ -55,19 +57,6 @@ SEPARATOR_CHOICES = (("Guess", None), ("Comma", "comma"), ("Semicolon", "semicol
                      ("Pipe |", "pipe"), ("Spaces or tabs", "whitespace"))
 ROLES = (("user", "User id"), ("item", "Item id"), ("time", "Time"), ("weight", "Weight (optional)"))
 PREVIEW_ROWS = 20
-_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".gz", ".inter")
-
-
-def mapped_file(path: str | Path) -> Path | None:
-    """The file whose columns the dialog maps: ``path`` itself, or in a folder its largest
-    delimited file (None when there is none, e.g. for a zip archive)."""
-    path = Path(path)
-    if path.is_file():
-        return None if path.suffix.lower() == ".zip" else path
-    if path.is_dir():
-        files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _DATA_SUFFIXES]
-        return max(files, key=lambda p: p.stat().st_size) if files else None
-    return None
 
 
 class LoadDialog(QDialog):
@@ -292,4 +281,4 @@ class LoadDialog(QDialog):
         self.accept()
 
 
-__all__ = ["LoadDialog", "mapped_file"]
+__all__ = ["LoadDialog"]

@@ -1,4 +1,5 @@
-"""A read-only ``QAbstractTableModel`` over a pandas DataFrame (cells read lazily with ``iat``)."""
+"""A read-only ``QAbstractTableModel`` over a pandas DataFrame (cells read lazily with ``iat``),
+and one that shows marked rows in bold."""
 from __future__ import annotations
 
 import math
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 Index = QModelIndex | QPersistentModelIndex
 Formatter = Callable[[Any], str]
@@ -148,3 +150,17 @@ class FrameModel(QAbstractTableModel):
 
     def _alignment(self, row: int, col: int) -> int:
         return _RIGHT if self._columns[col].numeric else _LEFT
+
+
+class MarkedFrameModel(FrameModel):
+    """A ``FrameModel`` that shows rows whose ``in_both`` column is set in bold."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        super().__init__(columns=columns)
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._roles[int(Qt.ItemDataRole.FontRole)] = self._font
+
+    def _font(self, row: int, _col: int) -> QFont | None:
+        frame = self.frame
+        return self._bold if "in_both" in frame.columns and bool(frame["in_both"].iat[row]) else None

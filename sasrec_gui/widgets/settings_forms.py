@@ -1,0 +1,116 @@
+"""The settings forms, generated from ``core.schema``: hyperparameters and validation (Training
+page) and filters (Data page). Each adds only its special cases to ``form.ValidatedForm``."""
+from __future__ import annotations
+
+import pandas as pd
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from core.config import HoldoutConfig, SASRecConfig
+from core.experiment import Holdout
+from core.filters import FilterConfig
+
+from ..logic.training_job import device_choices
+from .form import OptionalDateEdit, ValidatedForm
+
+
+class HyperparameterForm(ValidatedForm):
+    """Every field of ``SASRecConfig``, generated from its declarations (``core.schema``): a
+    sensible range, a one-sentence tooltip, an error line; the device lists the devices there are."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        device = QComboBox()
+        for label, value in device_choices():
+            device.addItem(label, value)
+        self.add_settings(SASRecConfig, widgets={"device": device})
+        self.add_stretch()
+        self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self.widgets["deterministic"].toggled.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self._loss_changed()
+
+    def config(self) -> SASRecConfig:
+        return SASRecConfig(**self.values())
+
+    def errors(self) -> dict[str, str]:
+        return self.config().errors()
+
+    def set_config(self, values: dict) -> None:
+        """Fill the form from a config dict (unknown keys ignored; unknown devices fall back to auto)."""
+        values = dict(values)
+        device: QComboBox = self.widgets["device"]  # type: ignore[assignment]
+        if device.findData(values.get("device")) < 0:
+            values["device"] = "auto"
+        self.set_values(values)
+        self._loss_changed()
+
+    def _loss_changed(self) -> None:
+        """Enable only the fields that apply: negatives for bce/gbce, t for gbce, CUDA graphs
+        for the softmax loss without deterministic mode."""
+        loss = self.widgets["loss"].currentData()  # type: ignore[attr-defined]
+        self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce"))
+        self.widgets["gbce_t"].setEnabled(loss == "gbce")
+        deterministic = self.widgets["deterministic"].isChecked()  # type: ignore[attr-defined]
+        self.widgets["cuda_graph"].setEnabled(loss == "softmax" and not deterministic)
+
+
+class ValidationForm(ValidatedForm):
+    """Optional validation during training: a hold-out split, how often to validate, and k."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.add_settings(HoldoutConfig)
+        self.changed.connect(self._update_enabled)
+        self._update_enabled()
+
+    def holdout(self) -> Holdout | None:
+        """The chosen hold-out, or None when validation is off."""
+        return HoldoutConfig(**self.values()).to_holdout()
+
+    def set_holdout(self, holdout: Holdout | None) -> None:
+        """Show ``holdout`` (None: validation off; the other fields keep their values)."""
+        self.set_values({"holdout": "none"} if holdout is None else HoldoutConfig.from_holdout(holdout).to_dict())
+
+    def _update_enabled(self) -> None:
+        scheme = self.widgets["holdout"].currentData()  # type: ignore[attr-defined]
+        self.widgets["test_days"].setEnabled(scheme == "time")
+        self.widgets["validate_every"].setEnabled(scheme != "none")
+        self.widgets["k"].setEnabled(scheme != "none")
+
+
+class FilterForm(ValidatedForm):
+    """Every ``FilterConfig`` setting, generated from its declarations (``core.schema``), with
+    tooltips and per-field errors; "weight by" offers the usual columns."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        weight_by = QComboBox()
+        weight_by.addItem("watched_pct", "watched_pct")
+        weight_by.addItem("rating", "rating")
+        weight_by.addItem("(none: keep weights)", "")
+        self.add_settings(FilterConfig, widgets={"weight_by": weight_by})
+
+    def config(self) -> FilterConfig:
+        return FilterConfig(**self.values())
+
+    def errors(self) -> dict[str, str]:
+        """Core's message per invalid field (a widget value core cannot take at all: on "weight_by")."""
+        try:
+            return self.config().errors()
+        except TypeError as exc:
+            return {"weight_by": str(exc)}
+
+    def set_date_range(self, first: pd.Timestamp | None, last: pd.Timestamp | None) -> None:
+        """Limit both date fields to the data's dates; an unchecked field shows its end of the range."""
+        if first is None or last is None:
+            return
+        q_first = QDate(first.year, first.month, first.day)
+        q_last = QDate(last.year, last.month, last.day)
+        for name, default in (("date_from", q_first), ("date_to", q_last)):
+            edit: OptionalDateEdit = self.widgets[name]  # type: ignore[assignment]
+            checked = edit.check.isChecked()
+            edit.date.blockSignals(True)
+            edit.set_range(q_first, q_last)
+            if not checked:
+                edit.date.setDate(default)
+            edit.date.blockSignals(False)
