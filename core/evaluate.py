@@ -3,7 +3,8 @@
 Metrics (any k, vectorised): HR (share of users with a hit), Recall, NDCG (binary gains,
 log2 discount, divided by the achievable ideal DCG), MAP (average precision divided by
 min(#relevant, k)), MRR, catalog coverage, and mean popularity (training interactions)
-of the recommended items.
+of the recommended items. Novelty, intra-list diversity, serendipity and the popularity share
+are in ``core.metrics_beyond``.
 """
 from __future__ import annotations
 

@@ -40,19 +40,74 @@ def model_recommendations(model: TrainedModel, split: Split, k: int, filter_view
     return rec.recommend(users[known], k=k, filter_viewed=filter_viewed)
 
 
-def evaluate_split(model: TrainedModel, split: Split, ks: Sequence[int] = (10,), filter_viewed: bool = True, device: str = "cpu") -> pd.DataFrame:
-    """A table with rows ``SASRec`` and ``Popular`` and one column per metric@k."""
+#: Accuracy metrics (columns ``f"{name}@{k}"`` of ``evaluate_split``), the rest are beyond accuracy.
+ACCURACY_METRICS = ("HR", "Recall", "NDCG", "MAP", "MRR")
+
+
+def item_vectors(model: TrainedModel) -> tuple[np.ndarray, np.ndarray]:
+    """The model's item ids (n_items,) and item embeddings (n_items, d) as float32 on the CPU."""
+    import torch
+
+    with torch.no_grad():
+        emb = model.module.item_embeddings().detach().float().cpu().numpy()
+    return model.item_map.external[1:], emb[1:]
+
+
+def evaluate_split(
+    model: TrainedModel,
+    split: Split,
+    ks: Sequence[int] = (10,),
+    filter_viewed: bool = True,
+    device: str = "cpu",
+    *,
+    items: pd.DataFrame | None = None,
+    beyond: bool = True,
+) -> pd.DataFrame:
+    """A table with rows ``SASRec`` and ``Popular`` and one column per metric@k.
+
+    Accuracy (``core.evaluate.ranking_metrics``: HR, Recall, NDCG, MAP, MRR, Coverage,
+    MeanPop) and, with ``beyond``, ``core.metrics_beyond``: Novelty, ILD_genre (when ``items``
+    has genres), ILD_emb (SASRec's item embeddings for both rows), Serendipity, PopShare.
+    Full ranking over the model's catalog; with ``filter_viewed`` the users' training items
+    are never recommended.
+    """
+    from .metrics_beyond import beyond_accuracy_metrics
+
     k_max = max(ks)
     item_pop = popularity(split.train)
     catalog = model.item_map.n_items
     users = pd.unique(split.test["user_id"])
-    rows = {
-        "SASRec": ranking_metrics(model_recommendations(model, split, k_max, filter_viewed, device), split.test, ks, catalog_size=catalog, item_popularity=item_pop),
-        "Popular": ranking_metrics(popular_recommendations(split.train, users, k_max, filter_viewed), split.test, ks, catalog_size=catalog, item_popularity=item_pop),
+    recommendations = {
+        "SASRec": model_recommendations(model, split, k_max, filter_viewed, device),
+        "Popular": popular_recommendations(split.train, users, k_max, filter_viewed),
     }
+    vectors = item_vectors(model) if beyond else None
+    rows = {}
+    for name, recs in recommendations.items():
+        rows[name] = ranking_metrics(recs, split.test, ks, catalog_size=catalog, item_popularity=item_pop)
+        if beyond:
+            rows[name].update(beyond_accuracy_metrics(
+                recs, split.train, ks, test=split.test, catalog_size=catalog, items=items, item_vectors=vectors,
+            ))
     table = pd.DataFrame(rows).T
     table.index.name = "model"
     return table
+
+
+def metric_groups(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``evaluate_split``'s table as (accuracy columns, beyond-accuracy columns: Coverage,
+    MeanPop and ``core.metrics_beyond``'s), both ordered by k, then metric (fixed order)."""
+    from .metrics_beyond import BEYOND_METRICS
+
+    order = {name: i for i, name in enumerate((*ACCURACY_METRICS, "Coverage", "MeanPop", *BEYOND_METRICS))}
+
+    def key(column: str) -> tuple[int, int]:
+        name, _, k = column.partition("@")
+        return int(k) if k.isdigit() else 0, order.get(name, len(order))
+
+    columns = sorted(table.columns, key=key)
+    accuracy = [c for c in columns if c.split("@")[0] in ACCURACY_METRICS]
+    return table[accuracy], table[[c for c in columns if c not in accuracy]]
 
 
 def make_validator(split: Split, k: int = 10, max_users: int | None = 20_000, seed: int = 0) -> Validator:
@@ -72,11 +127,12 @@ def make_validator(split: Split, k: int = 10, max_users: int | None = 20_000, se
     return validate
 
 
-def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", options: LoadOptions | None = None, split: str = "last", test_days: int = 7, ks: Sequence[int] = (10,), refit: bool | None = None) -> pd.DataFrame:
+def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", options: LoadOptions | None = None, split: str = "last", test_days: int = 7, ks: Sequence[int] = (10,), refit: bool | None = None, beyond: bool = True) -> pd.DataFrame:
     """Evaluate a checkpoint honestly on ``data_dir`` (a folder, zip archive or file, read as
     ``options`` say; without them, in format ``fmt``).
 
-    When the checkpoint was trained with this very hold-out (recorded in its ``extra``), its
+    The table is ``evaluate_split``'s (accuracy and, with ``beyond``, beyond-accuracy metrics;
+    genres from the data's items table). When the checkpoint was trained with this very hold-out (recorded in its ``extra``), its
     weights are used as they are. Otherwise its configuration is re-fitted on the split's
     training part first, since the saved weights have seen the test interactions.
     """
@@ -100,4 +156,4 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", op
         print(f"re-fitting the checkpoint's configuration ({model.config.epochs} epochs) on the training part of the "
               f"'{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
         model = fit(the_split.train, model.config, filter_config=model.filter_config).model
-    return evaluate_split(model, the_split, ks)
+    return evaluate_split(model, the_split, ks, items=data.items, beyond=beyond)

@@ -1,5 +1,9 @@
 """Make the model's behaviour visible: why an item was recommended, attention maps,
-a 2D map of item embeddings, and genre mixes. Qt-free; the GUI renders these frames."""
+a 2D map of item embeddings, and genre mixes. Qt-free; the GUI renders these frames.
+
+Explanations take a user id (their history in the recommender) or, through the ``session_*``
+variants, a hand-built what-if session (item ids, oldest first; ``Recommender.recommend_session``).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -28,22 +32,35 @@ def _session_tensor(recommender: Recommender, items: np.ndarray) -> torch.Tensor
     return x.to(recommender.device)
 
 
+def what_if_session_items(recommender: Recommender, items: Iterable[int | str]) -> np.ndarray:
+    """External ids of the items the model sees for a hand-built session (``items``, oldest
+    first): the known ones, the last ``session_maxlen`` of them, as ``recommend_session`` scores
+    them. Raises ``RecommendError`` for an empty session or one with no known item."""
+    known, _unknown = recommender.checked_session(items)
+    return known[-recommender.module.session_maxlen :]
+
+
 @torch.no_grad()
-def attention_maps(recommender: Recommender, user_id: int | str) -> tuple[list[np.ndarray], np.ndarray]:
-    """Per block, the (heads, n, n) attention of the user's session with PAD positions removed,
-    and the session's external item ids (rows attend to columns; causal). As in RecTools,
-    PAD keys are not masked, so a row's weights on real items can sum to less than 1."""
-    items = session_items(recommender, user_id)
+def _attention_maps(recommender: Recommender, items: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     maps = recommender.module.attention_maps(_session_tensor(recommender, items))
     n = len(items)
     return [m[0, :, -n:, -n:].cpu().numpy() for m in maps], items
 
 
-@torch.no_grad()
-def attention_contributions(recommender: Recommender, user_id: int | str) -> pd.DataFrame:
-    """History items ranked by the attention the last position pays them, averaged over heads
-    (columns item_id, attention_block_1.., attention = mean over blocks), strongest first."""
-    maps, items = attention_maps(recommender, user_id)
+def attention_maps(recommender: Recommender, user_id: int | str) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per block, the (heads, n, n) attention of the user's session with PAD positions removed,
+    and the session's external item ids (rows attend to columns; causal). As in RecTools,
+    PAD keys are not masked, so a row's weights on real items can sum to less than 1."""
+    return _attention_maps(recommender, session_items(recommender, user_id))
+
+
+def session_attention_maps(recommender: Recommender, items: Iterable[int | str]) -> tuple[list[np.ndarray], np.ndarray]:
+    """``attention_maps`` for a hand-built session (item ids, oldest first; unknown items
+    dropped, see ``what_if_session_items``). Raises ``RecommendError`` when nothing is left."""
+    return _attention_maps(recommender, what_if_session_items(recommender, items))
+
+
+def _contributions_frame(maps: list[np.ndarray], items: np.ndarray) -> pd.DataFrame:
     frame = pd.DataFrame({"item_id": items, "position": np.arange(len(items)) - len(items) + 1})
     for b, m in enumerate(maps, start=1):
         frame[f"attention_block_{b}"] = m[:, -1, :].mean(axis=0)
@@ -51,14 +68,22 @@ def attention_contributions(recommender: Recommender, user_id: int | str) -> pd.
     return frame.sort_values("attention", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def attention_contributions(recommender: Recommender, user_id: int | str) -> pd.DataFrame:
+    """History items ranked by the attention the last position pays them, averaged over heads
+    (columns item_id, attention_block_1.., attention = mean over blocks), strongest first."""
+    return _contributions_frame(*attention_maps(recommender, user_id))
+
+
+def session_attention_contributions(recommender: Recommender, items: Iterable[int | str]) -> pd.DataFrame:
+    """``attention_contributions`` for a hand-built session (see ``session_attention_maps``)."""
+    return _contributions_frame(*session_attention_maps(recommender, items))
+
+
 @torch.no_grad()
-def leave_one_out_contributions(recommender: Recommender, user_id: int | str, item_id: int | str) -> pd.DataFrame:
-    """For a recommended ``item_id``: how much its score drops when each history item is left
-    out of the session (columns item_id, position, score_drop), biggest drop first."""
+def _leave_one_out(recommender: Recommender, items: np.ndarray, item_id: int | str) -> pd.DataFrame:
     target = int(recommender.item_map.to_internal([item_id])[0])
     if target == PAD:
         raise UnknownItemError(f"Item {item_id} is not in the model's catalog.")
-    items = session_items(recommender, user_id)
     maxlen = recommender.module.session_maxlen
     internal = recommender.item_map.to_internal(items)
     n = len(items)
@@ -77,6 +102,23 @@ def leave_one_out_contributions(recommender: Recommender, user_id: int | str, it
         "score_drop": (scores[0] - scores[1:]).cpu().numpy(),
     })
     return frame.sort_values("score_drop", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def leave_one_out_contributions(recommender: Recommender, user_id: int | str, item_id: int | str) -> pd.DataFrame:
+    """For a recommended ``item_id``: how much its score drops when each history item is left
+    out of the session (columns item_id, position, score_drop), biggest drop first."""
+    if int(recommender.item_map.to_internal([item_id])[0]) == PAD:
+        raise UnknownItemError(f"Item {item_id} is not in the model's catalog.")
+    return _leave_one_out(recommender, session_items(recommender, user_id), item_id)
+
+
+def session_leave_one_out_contributions(recommender: Recommender, items: Iterable[int | str], item_id: int | str) -> pd.DataFrame:
+    """``leave_one_out_contributions`` for a hand-built session (item ids, oldest first; unknown
+    items dropped). Raises ``UnknownItemError`` for an ``item_id`` outside the catalog and
+    ``RecommendError`` for a session with no known item."""
+    if int(recommender.item_map.to_internal([item_id])[0]) == PAD:
+        raise UnknownItemError(f"Item {item_id} is not in the model's catalog.")
+    return _leave_one_out(recommender, what_if_session_items(recommender, items), item_id)
 
 
 @torch.no_grad()
