@@ -1,8 +1,9 @@
-"""Command-line interface: ``python -m core {demo-data,train,recommend,similar,evaluate,runs}``.
+"""Command-line interface: ``python -m core {demo-data,train,sweep,recommend,similar,evaluate,report,runs}``.
 
 Errors exit with status 2 and a one-line message on stderr, never a traceback; option values
 are checked before any work. Ctrl-C during ``train`` stops after the current step, saves the
-last completed epoch's model and exits 130.
+last completed epoch's model (the best one with early stopping) and exits 130; during
+``sweep`` it stops the current trial, keeps the finished ones and exits 130.
 """
 from __future__ import annotations
 
@@ -117,7 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train SASRec on a data folder and save a checkpoint")
     p.add_argument("data_dir", help="the data: a folder, a zip archive (such as KION's data_en.zip) or a file")
     p.add_argument("--out", required=True, help="checkpoint file to write")
+    p.add_argument("--resume", default=None, metavar="MODEL",
+                   help="continue this checkpoint for --epochs more epochs (its weights, Adam state and curves); its "
+                        "settings, filters and hold-out apply except the options given (such as --lr); the data must "
+                        "have its catalog")
     _add_train_args(p)
+    _add_data_args(p)
+
+    p = sub.add_parser("sweep", help="train many configurations on one split, each a run under one sweep id")
+    p.add_argument("data_dir", help="the data: a folder, a zip archive or a file")
+    p.add_argument("--out-dir", required=True, help="folder for the trials' checkpoints (trial-001.pt, ...; created)")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=V1,V2|NAME=LOW:HIGH[:log]",
+                   help="a hyperparameter to vary: a list of values, or a range of a number (log: drawn "
+                        "log-uniformly); repeat for several, e.g. --param lr=1e-4:1e-2:log --param n_factors=32,64")
+    p.add_argument("--trials", type=_int_in(1, 10_000), default=None,
+                   help="how many configurations to train (default for grid: every combination)")
+    p.add_argument("--sampler", choices=["grid", "random", "tpe"], default=None,
+                   help="grid: every combination of the lists in order; random; tpe: Optuna's Bayesian search "
+                        "(default: grid when every --param is a list, else tpe)")
+    p.add_argument("--prune-after", type=_int_in(1, 10_000), default=2, metavar="N",
+                   help="a trial whose best value so far is below the median of the finished trials at the same "
+                        "validation is stopped, from its N-th validation on, once 2 trials have finished (default 2)")
+    p.add_argument("--no-prune", action="store_true", help="never prune: every trial runs until it ends or stops early")
+    _add_train_args(p)
+    p.set_defaults(holdout="last")
     _add_data_args(p)
 
     for name, key, what in (("recommend", "user", "users"), ("similar", "item", "items")):
@@ -131,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument(f"--{what}-file", dest="ids_file", help=f"file with one {key} id per line")
         p.add_argument("--k", type=_int_in(1, MAX_K), default=10)
         if name == "recommend":
+            group.add_argument("--history", nargs="+", metavar="ITEM",
+                               help="a what-if session: item ids, oldest first; prints its top-k (user_id 'what-if'); "
+                                    "items the model does not know are named on stderr and skipped")
             p.add_argument("--no-filter-viewed", action="store_true")
             p.add_argument("--skip-unknown", action="store_true",
                            help="leave out users the model cannot recommend for (listed on stderr) instead of failing")
@@ -143,7 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-days", type=_int_in(1, MAX_TEST_DAYS), default=7)
     p.add_argument("--k", type=_int_in(1, MAX_K), nargs="+", default=[10])
 
-    sub.add_parser("runs", help="list the run history")
+    p = sub.add_parser("report", help="write one self-contained HTML report of runs from the run history")
+    p.add_argument("run_ids", nargs="+", type=_int_in(1), metavar="RUN_ID", help="run ids as 'python -m core runs' lists them")
+    p.add_argument("--out", required=True, help="the HTML file to write (charts embedded; it needs no network)")
+    p.add_argument("--k", type=_int_in(1, MAX_K), default=10, help="list length for runs without a hold-out (else the hold-out's k)")
+    p.add_argument("--examples", type=_int_in(0, 20), default=4, help="example users per run (default 4)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail when a run's checkpoint or data is missing instead of leaving those sections out")
+
+    p = sub.add_parser("runs", help="list the run history")
+    p.add_argument("--sweep", default=None, metavar="ID", help="only the runs of this sweep")
+    p.add_argument("--csv", action="store_true", help="write the table as CSV to stdout")
     return parser
 
 
@@ -213,7 +250,16 @@ def _progress_printer(stream=None):  # noqa: ANN001, ANN202
             )
         else:
             extra = "".join(f" {k} {v:.4f}" for k, v in event.metrics.items())
+            if event.val_loss is not None:
+                extra += f" val_loss {event.val_loss:.4f}"
+            if event.is_best:
+                extra += " (best so far)"
+            elif event.best_epoch:
+                extra += f" (best: epoch {event.best_epoch})"
             print(f"epoch {event.epoch}/{event.epochs} done: mean loss {event.mean_loss:.4f} in {event.seconds:.1f} s{extra}", file=stream, flush=True)
+            if event.stopping:
+                print(f"early stopping after epoch {event.epoch}: no improvement since epoch {event.best_epoch}",
+                      file=stream, flush=True)
 
     return callback
 
@@ -237,7 +283,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train with the shared pipeline (``core.experiment``), save ``--out``, record the run."""
+    """Train with the shared pipeline (``core.experiment``), save ``--out``, record the run.
+
+    With ``--resume MODEL`` the run continues that checkpoint (``core.resume``): its settings,
+    filters and hold-out apply except the options given explicitly."""
     from . import __version__, experiment
     from .cli_settings import settings_from_args
     from .config import HoldoutConfig, SASRecConfig
@@ -247,9 +296,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .load import load_data
     from .runs import RunStore
 
-    config = settings_from_args(SASRecConfig, args)
-    filters = settings_from_args(FilterConfig, args)
-    holdout_settings = settings_from_args(HoldoutConfig, args)
+    resume = None
+    if args.resume is not None:
+        from .resume import load_resume, resumed_settings
+
+        _check_not_resumed_over(args.out, args.resume)
+        resume = load_resume(args.resume, RunStore.default())
+        config, filters, holdout_settings = resumed_settings(resume, _explicit_settings(args.argv))
+    else:
+        config = settings_from_args(SASRecConfig, args)
+        filters = settings_from_args(FilterConfig, args)
+        holdout_settings = settings_from_args(HoldoutConfig, args)
     validate_all(config, filters, holdout_settings)  # every bad option in one line, before any work
     load_options = _load_options(args)
     from .out_path import check_checkpoint_target
@@ -263,16 +320,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     data = load_data(args.data_dir, load_options)
     holdout = holdout_settings.to_holdout()
-    exp = experiment.Experiment(config, filters, holdout, str(Path(args.data_dir).resolve()), data.format)
+    exp = experiment.Experiment(config, filters, holdout, str(Path(args.data_dir).resolve()), data.format, resume)
     filtered = experiment.filter_data(data, filters)
     for step in filtered.steps:
         print(f"{step.name}: {step.rows:,} rows, {step.users:,} users, {step.items:,} items", file=sys.stderr)
+    if resume is not None:
+        _announce_resume(resume, filtered.interactions, config.epochs)
+    if holdout is not None:
+        print(holdout.early_stopping().describe(), file=sys.stderr)
     reported = experiment.ReportedHistory(_progress_printer())
     try:
         with _ctrl_c_stops_training(world) as stop:
             outcome = experiment.train(
                 filtered.interactions, exp, callback=reported, should_stop=stop.is_set, report_every=1.0,
                 validate=rank == 0, on_split=lambda split: print(f"holding out {split.describe()}", file=sys.stderr),
+                on_protocol=lambda protocol: print(f"validation protocol: {protocol.describe()}", file=sys.stderr),
             )
     finally:
         if world > 1:
@@ -285,7 +347,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     record = experiment.run_record(
         exp, status=outcome.status, history=model.history if model is not None else reported.history,
         seconds=result.seconds, device=model.device if model is not None else config.device,
-        steps_per_epoch=reported.steps_per_epoch, data_fingerprint=outcome.data_fingerprint,
+        steps_per_epoch=reported.steps_per_epoch, data_fingerprint=outcome.data_fingerprint, protocol=outcome.protocol,
     )
     store = RunStore.default(busy_timeout=1.0 if result.cancelled else None)  # after Ctrl-C: keep it pending, not wait
     recorded = experiment.record_run(
@@ -293,7 +355,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         extra=experiment.checkpoint_extra(exp, app=f"python -m core {__version__}"),
     )
     if recorded.run_id is not None:
-        print(f"recorded as run {recorded.run_id} ({record.status})", file=sys.stderr)
+        parent = f", continuing run {record.parent_run_id}" if record.parent_run_id is not None else ""
+        print(f"recorded as run {recorded.run_id} ({record.status}{parent})", file=sys.stderr)
     else:
         print(f"warning: {_one_line(recorded.store_error)}", file=sys.stderr)
     if recorded.checkpoint_error:  # the run itself is recorded above, without a checkpoint
@@ -301,16 +364,72 @@ def cmd_train(args: argparse.Namespace) -> int:
     if model is None:  # Ctrl-C before the first epoch ended
         print("stopped before the first epoch ended: there is no model to save", file=sys.stderr)
         return 130
+    history = model.history
     if result.cancelled:
-        print(f"stopped by Ctrl-C: saved the model of epoch {model.epochs_done} (the last completed one) to {args.out}", file=sys.stderr)
+        which = "the best one" if model.kept_epoch != model.epochs_done else "the last completed one"
+        print(f"stopped by Ctrl-C: saved the model of epoch {model.kept_epoch} ({which}) to {args.out}", file=sys.stderr)
         return 130
+    kept = ""
+    if history.best_epoch:
+        best = " ".join(f"{k} {v:.4f}" for k, v in history.best_metrics.items())
+        kept = (f"; kept the best epoch, {model.kept_epoch}" if model.kept_epoch != model.epochs_done
+                else f"; best epoch {history.best_epoch}") + f" ({best})"
+    trained = f"{model.epochs_done} epoch(s)"
+    if history.resumed_after:
+        trained = f"{model.epochs_done - history.resumed_after} more epoch(s) ({model.epochs_done} in all)"
     print(
-        f"trained {model.epochs_done} epoch(s) on {model.n_sequences:,} sequences, {model.item_map.n_items:,} items "
+        f"trained {trained} on {model.n_sequences:,} sequences, {model.item_map.n_items:,} items "
         f"on {model.device} in {result.seconds:.1f} s (total {time.perf_counter() - start:.1f} s); "
-        f"final loss {model.history.epoch_losses[-1]:.4f}; saved {args.out}",
+        f"final loss {history.epoch_losses[-1]:.4f}{kept}; saved {args.out}",
         file=sys.stderr,
     )
     return 0
+
+
+def _explicit_settings(argv: Sequence[str]) -> dict:
+    """The settings given explicitly on ``argv`` (``{field: value}``), parsed as ``train``
+    parses them: what a resumed run changes from its checkpoint."""
+    from .cli_settings import add_setting_options
+    from .config import HoldoutConfig, SASRecConfig
+    from .filters import FilterConfig
+    from .schema import settings_of
+
+    parser = _Parser(prog="python -m core train", add_help=False)
+    names: list[str] = []
+    for cls in (SASRecConfig, FilterConfig, HoldoutConfig):
+        add_setting_options(parser, cls)
+        names += list(settings_of(cls))
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public way to list them
+        if action.dest in names:
+            action.default = argparse.SUPPRESS  # an option not given leaves no attribute
+    given, _rest = parser.parse_known_args(list(argv)[1:])
+    return vars(given)
+
+
+def _check_not_resumed_over(out: str, resumed: str) -> None:
+    """``--out`` must be a new file: the parent run's checkpoint stays as it was."""
+    from .errors import CheckpointError
+
+    try:
+        same = Path(out).exists() and os.path.samefile(out, resumed)
+    except OSError:
+        same = False
+    if same:
+        raise CheckpointError(f"--out '{out}' is the checkpoint given to --resume; write the continued model to a new file")
+
+
+def _announce_resume(resume, interactions, epochs: int) -> None:  # noqa: ANN001
+    """Check the data against the checkpoint (``core.resume.check_resume_data``) and say what continues."""
+    from .resume import check_resume_data
+
+    warning = check_resume_data(resume, interactions)
+    if warning:
+        print(f"warning: {_one_line(warning)}", file=sys.stderr)
+    parent = f" (run {resume.parent_run_id})" if resume.parent_run_id is not None else ""
+    print(f"continuing '{resume.checkpoint}'{parent} after epoch {resume.epoch} for {epochs} more epoch(s)", file=sys.stderr)
+    if not resume.has_optimizer_state:
+        print("warning: the checkpoint holds no optimizer state (it was saved by an older version): Adam starts anew",
+              file=sys.stderr)
 
 
 def _init_distributed(config) -> tuple[int, int]:  # noqa: ANN001
@@ -378,6 +497,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from .errors import UnknownUserError
     from .recommend import with_titles
 
+    if args.history is not None:
+        return _recommend_session(args)
     # read once, before loading anything: an unreadable file fails at once, and a pipe
     # (--users-file /dev/stdin) is not read twice
     args.file_ids = _read_ids(args.ids_file, "user") if args.ids_file is not None else None
@@ -391,6 +512,22 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if skipped:
         shown = ", ".join(map(str, skipped[:10])) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
         print(f"skipped {len(skipped)} user(s) the model cannot recommend for: {shown}", file=sys.stderr)
+    _write_csv(with_titles(recs, data.items, ["title"]), ["user_id", "item_id", "score", "rank", "title"])
+    return 0
+
+
+def _recommend_session(args: argparse.Namespace) -> int:
+    """``recommend --history``: the top-k of a what-if session; unknown items named on stderr."""
+    from .recommend import with_titles
+
+    if args.skip_unknown:
+        raise ConfigError({"skip_unknown": "applies to --user and --users-file; --history skips unknown items anyway"})
+    data, recommender = _load_for_query(args)
+    recs = recommender.recommend_session(args.history, k=args.k, filter_viewed=not args.no_filter_viewed)
+    unknown = recs.attrs.get("unknown_items", [])
+    if unknown:
+        shown = ", ".join(map(str, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        print(f"skipped {len(unknown)} item(s) of --history the model does not know: {shown}", file=sys.stderr)
     _write_csv(with_titles(recs, data.items, ["title"]), ["user_id", "item_id", "score", "rank", "title"])
     return 0
 
@@ -409,12 +546,34 @@ def cmd_similar(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate_model import evaluate_checkpoint
 
+    from .evaluate_model import metric_groups
+
     table = evaluate_checkpoint(args.model, args.data, options=_load_options(args), split=args.split, test_days=args.test_days, ks=args.k)
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    accuracy, beyond = metric_groups(table)
+    print(accuracy.to_string(float_format=lambda v: f"{v:.4f}"))
+    print()
+    side_by_side = beyond.T.rename_axis("beyond accuracy", axis=0).rename_axis(None, axis=1)
+    print(side_by_side.to_string(float_format=lambda v: f"{v:.4f}" if v == 0 or not abs(v) < 5e-5 else f"{v:.1e}"))
+    print("\nNovelty in bits; ILD_genre: Jaccard distance of genre sets, ILD_emb: cosine distance of SASRec's item "
+          "embeddings (both rows); Serendipity as RecTools defines it; PopShare: share of the top-k in the popularity "
+          "top-k (definitions: README, 'Beyond accuracy')")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report of ``args.run_ids``; sections that cannot be made are named on stderr."""
+    from .report import write_report
+
+    report = write_report(args.run_ids, args.out, k=args.k, n_examples=args.examples, strict=args.strict,
+                          progress=lambda text: print(text, file=sys.stderr, flush=True))
+    for note in report.notes:
+        print(f"warning: {_one_line(note)}", file=sys.stderr)
+    print(f"wrote {args.out} ({len(report.runs)} run(s))", file=sys.stderr)
     return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    """Print the run history's table (``core.runs.runs_table``), as text or ``--csv``."""
     from .runs import RunStore
 
     store = RunStore.default()
@@ -422,17 +581,97 @@ def cmd_runs(args: argparse.Namespace) -> int:
         store.flush_pending()  # runs kept while the history could not be written
     except SasrecError:
         pass  # reading below reports the same problem
-    table = store.table()
-    if table.empty:
+    table = store.table(args.sweep)
+    if table.empty and args.sweep is not None:
+        known = store.sweeps()
+        hint = f"; recorded sweeps: {', '.join(known[:5])}" if known else "; no sweep is recorded yet"
+        raise ConfigError({"sweep": f"no run belongs to sweep {args.sweep!r}{hint}"})
+    if args.csv:
+        table.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif table.empty:
         print("no runs recorded yet")
     else:
-        print(table.to_string(index=False))
+        shown = table.copy()
+        for column in shown.columns:  # whole-number columns with gaps (parent, best epoch): "-" there too
+            if str(shown[column].dtype) == "Int64":
+                shown[column] = shown[column].astype(object).where(shown[column].notna(), "-")
+        print(shown.to_string(index=False, na_rep="-"))
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a sweep (``core.sweep.run_sweep``): progress on stderr, the trials' table on stdout."""
+    from . import __version__, experiment
+    from .cli_settings import settings_from_args
+    from .config import HoldoutConfig, SASRecConfig
+    from .filters import FilterConfig
+    from .load import load_data
+    from .out_path import check_checkpoint_target, check_output_folder
+    from .runs import RunStore
+    from .schema import validate_all
+    from .sweep import SweepSpec, TrialEnded, TrialProgress, TrialStarted, parse_param, run_sweep, trial_checkpoint
+    from .train import StepReport, resolve_device
+
+    config = settings_from_args(SASRecConfig, args)
+    filters = settings_from_args(FilterConfig, args)
+    holdout_settings = settings_from_args(HoldoutConfig, args)
+    validate_all(config, filters, holdout_settings)
+    if holdout_settings.holdout == "none":
+        raise ConfigError({"holdout": "a sweep compares its trials on a hold-out: choose last or time"})
+    spec = SweepSpec([parse_param(text) for text in args.param], args.trials, args.sampler, seed=config.seed,
+                     prune=not args.no_prune, prune_warmup=args.prune_after)
+    spec.validate()
+    load_options = _load_options(args)
+    resolve_device(config.device)
+    out_dir = check_output_folder(args.out_dir, "--out-dir")
+    if out_dir.is_dir():  # never over an input, before any work (a new folder holds none)
+        for number in range(1, spec.n_trials + 1):
+            check_checkpoint_target(trial_checkpoint(out_dir, number), [args.data_dir], option="--out-dir")
+    data = load_data(args.data_dir, load_options)
+    base = experiment.Experiment(config, filters, holdout_settings.to_holdout(), str(Path(args.data_dir).resolve()), data.format)
+    filtered = experiment.filter_data(data, filters)
+    for step in filtered.steps:
+        print(f"{step.name}: {step.rows:,} rows, {step.users:,} users, {step.items:,} items", file=sys.stderr)
+    print(f"{spec.resolved_sampler} search over {', '.join(p.describe() for p in spec.params)}: {spec.n_trials} trial(s); "
+          f"{base.holdout.early_stopping().describe()}", file=sys.stderr)
+    printer = _progress_printer()
+
+    def report(event) -> None:  # noqa: ANN001
+        if isinstance(event, TrialStarted):
+            params = " ".join(f"{k}={v}" for k, v in event.params.items())
+            print(f"trial {event.number}/{event.n_trials}: {params}", file=sys.stderr, flush=True)
+        elif isinstance(event, TrialProgress):
+            if not isinstance(event.report, StepReport):
+                printer(event.report)
+            if event.pruned:
+                print(f"trial {event.number} pruned: below the median of the finished trials", file=sys.stderr, flush=True)
+        elif isinstance(event, TrialEnded):
+            t = event.result
+            value = f" {monitor} {t.value:.4f} (epoch {t.best_epoch})" if t.value is not None else ""
+            run = f", run {t.run_id}" if t.run_id is not None else ""
+            print(f"trial {t.number} {t.state}{value}{run}" + (f": {t.error}" if t.error else ""), file=sys.stderr, flush=True)
+            if event.warning:
+                print(f"warning: {_one_line(event.warning)}", file=sys.stderr, flush=True)
+
+    monitor = base.holdout.early_stopping().monitor
+    with _ctrl_c_stops_training(1) as stop:
+        result = run_sweep(filtered.interactions, spec, base, out_dir=out_dir, store=RunStore.default(), callback=report,
+                           should_stop=stop.is_set, report_every=1.0, app=f"python -m core {__version__}")
+    table = result.table()
+    if not table.empty:
+        print(table.drop(columns=["error"]).to_string(index=False))
+    best = result.best
+    summary = f"sweep {result.sweep_id}: {len(result.trials)} trial(s)"
+    if best is not None:
+        summary += f"; best trial {best.number} ({monitor} {best.value:.4f}): {best.checkpoint_path}"
+    print(summary + f"; list them with: python -m core runs --sweep {result.sweep_id}", file=sys.stderr)
+    return 130 if result.stopped else 0
 
 
 COMMANDS = {
     "demo-data": cmd_demo_data, "train": cmd_train, "recommend": cmd_recommend,
-    "similar": cmd_similar, "evaluate": cmd_evaluate, "runs": cmd_runs,
+    "similar": cmd_similar, "evaluate": cmd_evaluate, "report": cmd_report, "runs": cmd_runs,
+    "sweep": cmd_sweep,
 }
 
 
@@ -463,10 +702,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 0, 2 for any error (one line on stderr, never a
     traceback), 130 after Ctrl-C, 141 when the reader of stdout went away. Usage errors are one
     line too and return 2; --help returns 0. ``SASREC_STUDIO_DEBUG=1`` re-raises unexpected errors."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already reported in one line
         return exc.code if isinstance(exc.code, int) else 2
+    args.argv = argv  # which settings were given explicitly (train --resume)
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:

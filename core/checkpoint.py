@@ -22,10 +22,15 @@ from .train import TrainedModel, TrainingHistory
 FORMAT_NAME = "sasrec-studio-checkpoint"
 #: The newest format. Version 1 stores the item ids as an int64 tensor; version 2 stores
 #: text item ids as a list of str (no pickle either way). A model with integer item ids is
-#: still written as version 1, byte for byte the old format, so older builds read it; both
-#: versions are read.
+#: still written as version 1, so older builds read it; both versions are read.
+#:
+#: Either version may carry an optional ``"training_state"`` (what continuing the run needs:
+#: Adam's per-parameter tensors and the random generators' states, as of the kept epoch;
+#: see ``TrainedModel.training_state``). Older builds ignore the key, files without it load
+#: as before (a run continued from them starts Adam anew), so the version is unchanged.
 FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
+TRAINING_STATE_KEY = "training_state"
 
 
 def _item_ids_payload(external: np.ndarray) -> torch.Tensor | list[str]:
@@ -75,6 +80,8 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
         "data_fingerprint": str(model.data_fingerprint),
         "extra": dict(extra or {}),
     }
+    if model.training_state:
+        payload[TRAINING_STATE_KEY] = _cpu_tensors(model.training_state)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise CheckpointError(f"Cannot save checkpoint: folder '{directory}' does not exist.")
@@ -133,6 +140,12 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"'{path}' does not match the model it describes: {str(exc).splitlines()[0][:300]}") from exc
     module.eval()
+    training_state = payload.get(TRAINING_STATE_KEY)
+    if training_state is not None and not _valid_training_state(training_state):
+        raise CheckpointError(
+            f"'{path}' holds an unreadable training state (optimizer and random state): it was edited or written by "
+            "another program; it can still be used after removing that part, or retrain the model"
+        )
     model = TrainedModel(
         module=module,
         config=config,
@@ -143,5 +156,30 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
         device=str(payload.get("device", "cpu")),
         epochs_done=int(payload.get("epochs_done", 0)),
         data_fingerprint=str(payload.get("data_fingerprint", "")),
+        training_state=training_state,
     )
     return model, dict(payload.get("extra", {}))
+
+
+def _cpu_tensors(value: object) -> object:
+    """``value`` (nested dicts of tensors and plain values) with every tensor on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _cpu_tensors(v) for k, v in value.items()}
+    return value
+
+
+def _valid_training_state(state: object) -> bool:
+    """Whether ``state`` has the shape ``TrainedModel.training_state`` describes."""
+    if not isinstance(state, dict) or not isinstance(state.get("optimizer"), dict) or not isinstance(state.get("rng", {}), dict):
+        return False
+    per_param = state["optimizer"].get("state", {})
+    if not isinstance(per_param, dict):
+        return False
+    for index, values in per_param.items():
+        if not isinstance(index, int) or not isinstance(values, dict):
+            return False
+        if not all(isinstance(values.get(name), torch.Tensor) for name in ("exp_avg", "exp_avg_sq")):
+            return False
+    return all(isinstance(v, (torch.Tensor, str)) for v in state.get("rng", {}).values())

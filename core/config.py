@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .early_stopping import MONITORS
 from .schema import SettingGroup, setting
 
 if TYPE_CHECKING:
@@ -114,10 +115,28 @@ class HoldoutConfig(SettingGroup):
         help="Length of the test period at the end of the data for the last-N-days hold-out.")
     validate_every: int = setting(
         1, label="Validate every", section=_VALIDATION, low=1, ui_high=10_000,
-        help="Compute HR@k and NDCG@k on the hold-out after every this many epochs (and after the last one).")
+        help="Validate on the hold-out (HR@k, NDCG@k and the validation loss) after every this many epochs "
+             "(and after the last one).")
     k: int = setting(
         10, label="k", section=_VALIDATION, low=1, high=100_000, ui_high=1000,
         help="Length of the recommendation lists the metrics are computed on.")
+    early_stopping: int = setting(
+        0, label="Early stopping", section=_VALIDATION, low=0, high=10_000, ui_high=1000, unit="validations",
+        help="Stop when the monitored value has not improved for this many validations and keep the best "
+             "epoch's weights (0: off; needs a hold-out).")
+    monitor: str = setting(
+        "ndcg", label="Monitor", section=_VALIDATION, choices=MONITORS,
+        choice_labels=("NDCG@k", "HR@k", "Validation loss"),
+        help="The validation value that picks the best epoch and drives early stopping: NDCG@k, HR@k "
+             "(higher is better) or the loss on the held-out targets (lower is better).")
+    min_delta: float = setting(
+        0.0, label="Min. improvement", section=_VALIDATION, low=0.0, ui_high=10.0, step=0.001, decimals=4,
+        help="How much the monitored value must improve to count as better (0: any improvement).")
+
+    def check(self, errs: dict[str, str]) -> None:
+        """Early stopping needs a hold-out to validate on."""
+        if self.holdout == "none" and "early_stopping" not in errs and self.early_stopping:
+            errs["early_stopping"] = "needs a hold-out to validate on (holdout last or time)"
 
     def to_holdout(self) -> Holdout | None:
         """The pipeline's ``Holdout``, or None when the scheme is "none" (validate first)."""
@@ -125,14 +144,16 @@ class HoldoutConfig(SettingGroup):
 
         if self.holdout == "none":
             return None
-        return Holdout(self.holdout, int(self.test_days), int(self.validate_every), int(self.k))
+        return Holdout(self.holdout, int(self.test_days), int(self.validate_every), int(self.k),
+                       int(self.early_stopping), str(self.monitor), float(self.min_delta))
 
     @classmethod
     def from_holdout(cls, holdout: Holdout | None) -> HoldoutConfig:
         """The settings of ``holdout`` (None: scheme "none", the other fields at their defaults)."""
         if holdout is None:
             return cls()
-        return cls(holdout.scheme, holdout.test_days, holdout.every, holdout.k)
+        return cls(holdout.scheme, holdout.test_days, holdout.every, holdout.k, holdout.patience, holdout.monitor,
+                   holdout.min_delta)
 
 
 def _valid_device_name(device: object) -> bool:

@@ -23,17 +23,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import SasrecError
+from .errors import ConfigError, SasrecError
 
 if TYPE_CHECKING:  # numpy and pandas are imported where used: recording a run needs neither
     import pandas as pd
 
-#: 1: the runs table; 2: plus a unique ``uid`` per run (pending runs are added once).
-SCHEMA_VERSION = 2
+#: 1: the runs table; 2: plus a unique ``uid`` per run (pending runs are added once);
+#: 3: plus ``parent_run_id`` (a continued run's parent), ``sweep_id``, ``tags`` and ``note``.
+SCHEMA_VERSION = 3
 
+#: The columns every schema has (and every pending file, of any version, holds).
 _COLUMNS = ("created_at", "status", "config", "filter_config", "data_fingerprint", "data_source", "history",
             "metrics", "device", "seconds", "checkpoint_path")
-_JSON_COLUMNS = ("config", "filter_config", "history", "metrics")
+#: The columns schema 3 added, with their SQL types (older rows and pending files read as the defaults).
+_NEW_COLUMNS = {"parent_run_id": "INTEGER", "sweep_id": "TEXT", "tags": "TEXT", "note": "TEXT"}
+_ALL_COLUMNS = (*_COLUMNS, *_NEW_COLUMNS)
+_JSON_COLUMNS = ("config", "filter_config", "history", "metrics", "tags")
+#: What separates tags in tables and CSV exports (a tag cannot contain it).
+TAG_SEPARATOR = ", "
 
 
 class RunStoreError(SasrecError):
@@ -61,11 +68,50 @@ class RunRecord:
     device: str = "cpu"
     seconds: float = 0.0
     checkpoint_path: str = ""
-    #: finished | stopped (by the user: the app's Stop button, Ctrl-C in the CLI) | failed;
-    #: runs recorded by older versions may say "cancelled" for stopped
+    #: finished | stopped (by the user: the app's Stop button, Ctrl-C in the CLI) | failed |
+    #: pruned (a sweep trial stopped for falling behind); older versions may say "cancelled"
     status: str = "finished"
     created_at: float = field(default_factory=time.time)
     run_id: int | None = None
+    #: the run this one continued from its checkpoint (None: trained from scratch, or unknown)
+    parent_run_id: int | None = None
+    #: the sweep this run is a trial of ("" for none)
+    sweep_id: str = ""
+    #: the user's labels (``RunStore.set_tags``) and free-text note (``RunStore.set_note``)
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def best_epoch(self) -> int:
+        """The best validated epoch (1-based; 0 when the run never validated or is older)."""
+        value = self.history.get("best_epoch", 0)
+        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+    @property
+    def best_metrics(self) -> dict[str, float]:
+        """The best epoch's validation values (metrics and "val_loss"); {} when unknown."""
+        values = self.history.get("best_metrics") or {}
+        return {str(k): float(v) for k, v in values.items() if isinstance(v, (int, float))} if isinstance(values, dict) else {}
+
+    @property
+    def kept_epoch(self) -> int:
+        """The epoch whose weights the run's checkpoint holds (the last one unless early
+        stopping kept the best)."""
+        epochs = len(self.history.get("epoch_losses") or [])
+        kept = self.history.get("kept_epoch", 0)
+        return int(kept) if isinstance(kept, int) and 0 < kept <= epochs else epochs
+
+    @property
+    def last_val_loss(self) -> float | None:
+        """The last measured validation loss (None when never measured)."""
+        return next((float(v) for v in reversed(self.history.get("val_losses") or []) if v is not None), None)
+
+    @property
+    def protocol(self):  # noqa: ANN201 - core.protocol.Protocol | None (imported lazily)
+        """How the validation metrics were measured (None for runs without one)."""
+        from .protocol import Protocol
+
+        return Protocol.from_dict(self.history.get("protocol"))
 
 
 def default_db_path() -> Path:
@@ -212,7 +258,7 @@ class RunStore:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RunStoreError(f"The run history '{self.path}' was written by a newer SASRec Studio (schema {version}).")
-        if version == SCHEMA_VERSION or (version == 1 and not write):  # version 1 reads as is
+        if version == SCHEMA_VERSION or (version in (1, 2) and not write):  # older schemas read as they are
             return
         conn.execute("BEGIN IMMEDIATE")  # another process may be creating or upgrading it right now
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -225,33 +271,44 @@ class RunStore:
         elif version == 1:
             conn.execute("ALTER TABLE runs ADD COLUMN uid TEXT")
         if version < SCHEMA_VERSION:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            for name, kind in _NEW_COLUMNS.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
             conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS runs_uid ON runs (uid)")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, row: dict) -> sqlite3.Cursor:
-        values = [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _COLUMNS]
+        row = {**_defaults(), **row}
+        values = [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in _ALL_COLUMNS]
         return conn.execute(
-            f"INSERT OR IGNORE INTO runs ({', '.join(_COLUMNS)}, uid) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})",
+            f"INSERT OR IGNORE INTO runs ({', '.join(_ALL_COLUMNS)}, uid) VALUES ({', '.join('?' * (len(_ALL_COLUMNS) + 1))})",
             [*values, row["uid"]],
         )
 
     # ------------------------------------------------------------------ public API
 
-    def add(self, run: RunRecord) -> int | None:
+    def add(self, run: RunRecord, uid: str | None = None) -> int | None:
         """Store ``run`` and set its ``run_id``; returns the id. Then adds any pending runs.
 
+        ``uid``: the run's unique key (default: a new one); adding a run whose ``uid`` is
+        already stored adds nothing and returns the stored run's id (``run_id_of_uid``).
         If the database cannot be written, the run is kept in a pending file of its own and
         ``RunStoreError`` is raised; its message says where the run was kept (``kept_at``), or
         that it could not be kept either (the folder cannot be written).
         """
         row = asdict(run)
         row.pop("run_id", None)
-        row["uid"] = uuid.uuid4().hex
+        row["uid"] = uid or uuid.uuid4().hex
         try:
             with self._connect(write=True) as conn:
-                run_id = int(self._insert(conn, row).lastrowid)
+                cursor = self._insert(conn, row)
+                if cursor.rowcount:
+                    run_id = int(cursor.lastrowid)
+                else:
+                    run_id = int(conn.execute("SELECT id FROM runs WHERE uid = ?", (row["uid"],)).fetchone()[0])
         except RunStoreError as exc:
             problem = str(exc).rstrip(".")
             try:
@@ -290,43 +347,174 @@ class RunStore:
                 file.unlink(missing_ok=True)
         return added
 
-    def runs(self) -> list[RunRecord]:
-        """All runs, newest first (by the time each run ended)."""
+    def runs(self, sweep_id: str | None = None) -> list[RunRecord]:
+        """All runs (or those of sweep ``sweep_id``), newest first (by the time each run ended).
+
+        Histories of older schemas read as they are: columns they lack take their defaults."""
         with self._connect() as conn:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            columns = [c for c in _ALL_COLUMNS if c in present]
+            where, params = "", ()
+            if sweep_id is not None:
+                if "sweep_id" not in present:
+                    return []
+                where, params = " WHERE sweep_id = ?", (sweep_id,)
             rows = conn.execute(
-                f"SELECT id, {', '.join(_COLUMNS)} FROM runs ORDER BY created_at DESC, id DESC"
+                f"SELECT id, {', '.join(columns)} FROM runs{where} ORDER BY created_at DESC, id DESC", params
             ).fetchall()
-        records = []
-        for r in rows:
-            values = dict(zip(("run_id", *_COLUMNS), r))
-            for c in _JSON_COLUMNS:
+        return [self._record(dict(zip(("run_id", *columns), r))) for r in rows]
+
+    @staticmethod
+    def _record(values: dict) -> RunRecord:
+        for c in _JSON_COLUMNS:
+            if c in values and values[c] is not None:
                 values[c] = json.loads(values[c])
-            records.append(RunRecord(**values))
-        return records
+        defaults = _defaults()
+        for name, default in defaults.items():
+            if values.get(name) is None:
+                values[name] = default
+        values["tags"] = [str(t) for t in values["tags"]] if isinstance(values["tags"], list) else []
+        return RunRecord(**values)
 
     def get(self, run_id: int) -> RunRecord | None:
         """The run with id ``run_id``, or None."""
         return next((r for r in self.runs() if r.run_id == run_id), None)
+
+    def run_id_of_uid(self, uid: str) -> int | None:
+        """The id of the run stored under ``uid`` (``core.experiment.RUN_UID_KEY`` in its
+        checkpoint), or None when it is not (yet) in the database."""
+        if not uid:
+            return None
+        with self._connect() as conn:
+            if "uid" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}:
+                return None
+            row = conn.execute("SELECT id FROM runs WHERE uid = ?", (str(uid),)).fetchone()
+        return int(row[0]) if row else None
+
+    def sweeps(self) -> list[str]:
+        """The sweep ids of the stored runs, newest sweep first."""
+        seen: dict[str, None] = {}
+        for run in self.runs():
+            if run.sweep_id:
+                seen.setdefault(run.sweep_id, None)
+        return list(seen)
+
+    def set_tags(self, run_id: int, tags: list[str]) -> list[str]:
+        """Replace run ``run_id``'s tags; returns them as stored: each stripped, empty ones and
+        repeats dropped, in the given order.
+
+        Raises ``ConfigError`` for a tag that is not text or holds a comma (the separator of
+        tables and exports), ``RunStoreError`` when the run is not stored or the history
+        cannot be written."""
+        clean = normalise_tags(tags)
+        self._update(run_id, "tags", json.dumps(clean))
+        return clean
+
+    def set_note(self, run_id: int, note: str) -> str:
+        """Replace run ``run_id``'s note (free text; surrounding blanks removed); returns it.
+
+        Raises ``ConfigError`` when ``note`` is not text, ``RunStoreError`` when the run is not
+        stored or the history cannot be written."""
+        if not isinstance(note, str):
+            raise ConfigError({"note": f"must be text, got {type(note).__name__}"})
+        clean = note.strip()
+        self._update(run_id, "note", clean)
+        return clean
+
+    def _update(self, run_id: int, column: str, value: object) -> None:
+        with self._connect(write=True) as conn:
+            changed = conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, int(run_id))).rowcount
+        if not changed:
+            raise RunStoreError(f"Run {run_id} is not in the run history '{self.path}'.")
 
     def delete(self, run_ids: list[int]) -> None:
         """Delete the runs with these ids (unknown ids are ignored)."""
         with self._connect(write=True) as conn:
             conn.executemany("DELETE FROM runs WHERE id = ?", [(int(i),) for i in run_ids])
 
-    def table(self) -> pd.DataFrame:
-        """One row per run with key hyperparameters and final metrics."""
-        import pandas as pd
+    def table(self, sweep_id: str | None = None) -> pd.DataFrame:
+        """One row per run (of sweep ``sweep_id``, when given): ``runs_table``."""
+        return runs_table(self.runs(sweep_id))
 
-        records = []
-        for r in self.runs():
-            c = r.config
-            row = {
-                "id": r.run_id, "when": pd.Timestamp(r.created_at, unit="s").strftime("%Y-%m-%d %H:%M"), "status": r.status,
-                "epochs": len(r.history.get("epoch_losses", [])), "n_factors": c.get("n_factors"), "n_blocks": c.get("n_blocks"),
-                "n_heads": c.get("n_heads"), "maxlen": c.get("session_maxlen"), "lr": c.get("lr"), "batch": c.get("batch_size"),
-                "loss": c.get("loss"), "final_loss": (r.history.get("epoch_losses") or [float("nan")])[-1],
-                "device": r.device, "seconds": round(r.seconds, 1),
-            }
-            row.update({k: v for k, v in r.metrics.items()})
-            records.append(row)
-        return pd.DataFrame(records)
+
+def _defaults() -> dict:
+    """The values of schema 3's columns for rows and pending files that lack them."""
+    return {"parent_run_id": None, "sweep_id": "", "tags": [], "note": ""}
+
+
+def normalise_tags(tags: object) -> list[str]:
+    """``tags`` as stored: each stripped, empty ones and repeats dropped, order kept.
+
+    Raises ``ConfigError`` when ``tags`` is not a list of text or a tag holds a comma."""
+    if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+        raise ConfigError({"tags": f"must be a list of text, got {type(tags).__name__}"})
+    clean: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise ConfigError({"tags": f"each tag must be text, got {tag!r}"})
+        text = " ".join(tag.split())
+        if "," in text:
+            raise ConfigError({"tags": f"a tag cannot contain a comma: {text!r}; give several tags instead"})
+        if text and text not in clean:
+            clean.append(text)
+    return clean
+
+
+#: The hyperparameter columns of the runs table (config key -> column).
+TABLE_SETTINGS = {"n_factors": "n_factors", "n_blocks": "n_blocks", "n_heads": "n_heads", "session_maxlen": "maxlen",
+                  "dropout_rate": "dropout", "lr": "lr", "batch_size": "batch", "loss": "loss"}
+
+
+def runs_table(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: id, time, status, sweep, parent, epochs (trained, best, kept), key
+    hyperparameters (and every parameter a sweep varied), the final training loss, the last
+    validation's values, the best epoch's (``best_`` prefix), the validation protocol, tags,
+    note, device and seconds. Metric columns are sorted HR, NDCG, then the others."""
+    import pandas as pd
+
+    swept: list[str] = []  # parameters a sweep varied that the key settings leave out
+    for r in records:
+        trial = r.history.get("sweep")
+        params = trial.get("params") if isinstance(trial, dict) else None
+        for name in params if isinstance(params, dict) else {}:
+            if name not in TABLE_SETTINGS and name not in swept:
+                swept.append(name)
+    rows, metric_names = [], []
+    for r in records:
+        c = r.config
+        epoch_losses = r.history.get("epoch_losses") or []
+        row: dict = {
+            "id": r.run_id, "when": pd.Timestamp(r.created_at, unit="s").strftime("%Y-%m-%d %H:%M"), "status": r.status,
+            "sweep": r.sweep_id, "parent": r.parent_run_id, "epochs": len(epoch_losses),
+            "best_epoch": r.best_epoch or None, "kept_epoch": r.kept_epoch or None,
+        }
+        row.update({column: c.get(key) for key, column in TABLE_SETTINGS.items()})
+        row.update({name: c.get(name) for name in swept})
+        row["final_loss"] = epoch_losses[-1] if epoch_losses else float("nan")
+        val_loss = r.last_val_loss
+        row["val_loss"] = float("nan") if val_loss is None else val_loss
+        for key, value in r.metrics.items():
+            if isinstance(value, (int, float)):
+                row[key] = float(value)
+                metric_names.append(key)
+        for key, value in r.best_metrics.items():
+            row[f"best_{key}"] = value
+            if key != "val_loss":
+                metric_names.append(key)
+        protocol = r.protocol
+        row["protocol"] = protocol.short() if protocol is not None else ""
+        row.update({"tags": TAG_SEPARATOR.join(r.tags), "note": r.note, "device": r.device, "seconds": round(r.seconds, 1)})
+        rows.append(row)
+    head = ["id", "when", "status", "sweep", "parent", "epochs", "best_epoch", "kept_epoch",
+            *TABLE_SETTINGS.values(), *swept, "final_loss", "val_loss"]
+    tail = ["protocol", "tags", "note", "device", "seconds"]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=head + tail)  # an empty history still has the header (CSV exports keep it)
+    order = {"HR": 0, "NDCG": 1}
+    names = sorted(dict.fromkeys(metric_names), key=lambda m: (order.get(m.split("@")[0], 2), m))
+    metric_cols = [m for m in names if m in table.columns]
+    best_cols = [c for c in ("best_val_loss", *(f"best_{m}" for m in names)) if c in table.columns]
+    for column in ("parent", "best_epoch", "kept_epoch"):
+        table[column] = table[column].astype("Int64")  # whole numbers, blank where there is none
+    return table[head + metric_cols + best_cols + tail]

@@ -1,7 +1,10 @@
-"""The training loop: device choice, seeding, progress callback, cancel, OOM handling.
+"""The training loop: device choice, seeding, progress callback, cancel, OOM handling,
+validation with early stopping (the best epoch kept), and continuing a run from a checkpoint.
 
 Per-step losses stay on the device and are handed to the callback in blocks (every
-``report_every`` seconds), so a live plot costs no host sync per step.
+``report_every`` seconds), so a live plot costs no host sync per step. At each epoch end the
+weights, Adam's state and the random state are copied (on the device; the best epoch's to the
+CPU), so a stop, an early stop or a later continuation starts from a consistent epoch.
 """
 from __future__ import annotations
 
@@ -22,9 +25,10 @@ import torch
 import torch.nn.functional as F
 
 from .config import SASRecConfig
+from .early_stopping import VAL_LOSS_KEY, BestTracker, EarlyStopping
 from .errors import ConfigError, OutOfMemoryError, TrainingError
 from .model import SASRec
-from .sequences import ItemIdMap, TrainingSequences, build_training_sequences
+from .sequences import PAD, ItemIdMap, TrainingSequences, build_training_sequences
 from .static_step import StaticStep, epoch_capacities
 
 
@@ -48,44 +52,121 @@ class StepReport:
 
 @dataclass
 class EpochReport:
-    """End of an epoch: its mean loss, duration and any validation metrics."""
+    """End of an epoch: its mean loss, duration and any validation values.
+
+    ``epoch`` and ``epochs`` count from the start of the curves: a run continued from a
+    checkpoint after its epoch 5 reports epochs 6, 7, ... of ``5 + config.epochs``.
+    ``val_loss`` is the held-out loss (None when the epoch was not validated); ``is_best``
+    says this validation is the best so far of the monitored value (``best_epoch``, 0 when
+    none yet); ``stopping`` says early stopping ends the run after this epoch.
+    """
 
     epoch: int
     epochs: int
     mean_loss: float
     seconds: float
     metrics: dict[str, float] = field(default_factory=dict)
+    val_loss: float | None = None
+    is_best: bool = False
+    best_epoch: int = 0
+    stopping: bool = False
 
 
 ProgressCallback = Callable[[StepReport | EpochReport], None]
 #: Called after an epoch with the model in eval mode; returns validation metrics.
 Validator = Callable[["TrainedModel"], dict[str, float]]
+#: Called after an epoch with the model in eval mode (no grad); returns the held-out loss.
+LossValidator = Callable[["TrainedModel"], float]
+#: Settings that fix the shapes of the weights: a continued run must keep them.
+ARCHITECTURE_FIELDS = ("n_factors", "n_blocks", "n_heads", "session_maxlen", "use_pos_emb")
 
 
 @dataclass
 class TrainingHistory:
-    """Per-step and per-epoch figures of one run."""
+    """Per-step and per-epoch figures of one run (of all its epochs, a continued run's
+    parent epochs included), and which epoch was best and which one the model holds."""
 
     step_losses: list[float] = field(default_factory=list)
     epoch_losses: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     epoch_metrics: list[dict[str, float]] = field(default_factory=list)
+    #: per epoch, the held-out loss (None where the epoch was not validated)
+    val_losses: list[float | None] = field(default_factory=list)
+    #: the best validated epoch by ``monitor`` (1-based; 0: none)
+    best_epoch: int = 0
+    #: the best epoch's validation values: its metrics, plus "val_loss" when measured
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    #: the value the best epoch is chosen by ("NDCG@10", "HR@10", "val_loss"; "": none)
+    monitor: str = ""
+    #: the epoch whose weights the model holds (0: the last one, as in older runs)
+    kept_epoch: int = 0
+    #: whether early stopping ended the run before its last epoch
+    stopped_early: bool = False
+    #: epochs that came from the checkpoint this run continued (0: trained from scratch)
+    resumed_after: int = 0
+    #: training steps per epoch (0: unknown)
+    steps_per_epoch: int = 0
 
     def to_dict(self) -> dict:
+        """Plain lists and numbers (JSON and ``torch.load(weights_only=True)`` safe)."""
         return {
             "step_losses": list(self.step_losses),
             "epoch_losses": list(self.epoch_losses),
             "epoch_seconds": list(self.epoch_seconds),
             "epoch_metrics": [dict(m) for m in self.epoch_metrics],
+            "val_losses": [None if v is None else float(v) for v in self.val_losses],
+            "best_epoch": int(self.best_epoch),
+            "best_metrics": {k: float(v) for k, v in self.best_metrics.items()},
+            "monitor": str(self.monitor),
+            "kept_epoch": int(self.kept_epoch),
+            "stopped_early": bool(self.stopped_early),
+            "resumed_after": int(self.resumed_after),
+            "steps_per_epoch": int(self.steps_per_epoch),
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainingHistory":
+        """The inverse of ``to_dict``; keys older runs lack take their defaults."""
         return cls(
             [float(v) for v in data.get("step_losses", [])],
             [float(v) for v in data.get("epoch_losses", [])],
             [float(v) for v in data.get("epoch_seconds", [])],
             [dict(m) for m in data.get("epoch_metrics", [])],
+            [None if v is None else float(v) for v in data.get("val_losses", [])],
+            int(data.get("best_epoch", 0) or 0),
+            {str(k): float(v) for k, v in (data.get("best_metrics") or {}).items()},
+            str(data.get("monitor", "") or ""),
+            int(data.get("kept_epoch", 0) or 0),
+            bool(data.get("stopped_early", False)),
+            int(data.get("resumed_after", 0) or 0),
+            int(data.get("steps_per_epoch", 0) or 0),
+        )
+
+    @property
+    def epochs(self) -> int:
+        """Epochs trained (completed)."""
+        return len(self.epoch_losses)
+
+    def kept(self) -> int:
+        """The epoch whose weights the model holds (the last one unless recorded otherwise)."""
+        return self.kept_epoch if 0 < self.kept_epoch <= self.epochs else self.epochs
+
+    def val_loss_of(self, epoch: int) -> float | None:
+        """The held-out loss of 1-based ``epoch`` (None when not measured)."""
+        return self.val_losses[epoch - 1] if 0 < epoch <= len(self.val_losses) else None
+
+    def truncated(self, epochs: int) -> "TrainingHistory":
+        """The first ``epochs`` epochs (their steps, losses and validations), as the start of a
+        continued run: the best epoch, the stop and the kept epoch are left to the new run."""
+        per_epoch = self.steps_per_epoch or (len(self.step_losses) // self.epochs if self.epochs else 0)
+        return TrainingHistory(
+            step_losses=list(self.step_losses[: epochs * per_epoch]),
+            epoch_losses=list(self.epoch_losses[:epochs]),
+            epoch_seconds=list(self.epoch_seconds[:epochs]),
+            epoch_metrics=[dict(m) for m in self.epoch_metrics[:epochs]],
+            val_losses=[self.val_loss_of(e) for e in range(1, epochs + 1)],
+            monitor=self.monitor,
+            steps_per_epoch=self.steps_per_epoch,
         )
 
 
@@ -106,6 +187,16 @@ class TrainedModel:
     #: ``core.runs.data_fingerprint`` of the filtered interactions the model was trained from
     #: (before any hold-out split); "" when unknown. Used to flag data opened with the model.
     data_fingerprint: str = ""
+    #: what continuing this run needs beyond the weights, as of the epoch the weights are from
+    #: (``kept_epoch``): ``{"epoch": int, "optimizer": {"state": {param index: {"step",
+    #: "exp_avg", "exp_avg_sq": tensor}}}, "rng": {name: uint8 tensor, "device_type": str}}``,
+    #: CPU tensors only; None when unknown (older checkpoints)
+    training_state: dict | None = None
+
+    @property
+    def kept_epoch(self) -> int:
+        """The epoch whose weights the model holds (the best one after early stopping)."""
+        return self.history.kept()
 
 
 @dataclass
@@ -224,11 +315,24 @@ def sequence_loss(
     h = model.hidden_at(x, target_pos)
     targets = y.reshape(-1).index_select(0, target_pos)
     weights = w.reshape(-1).index_select(0, target_pos)
+    return (target_losses(model, h, targets, config, generator) * weights).sum() / n_targets
+
+
+def target_losses(
+    model: SASRec,
+    h: torch.Tensor,
+    targets: torch.Tensor,
+    config: SASRecConfig,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The training loss of each target, unweighted: shape (m,) for hidden states ``h`` (m, d)
+    and internal target ids ``targets`` (m,). softmax: cross-entropy over the whole catalog;
+    bce / gbce: the mean over the positive and ``config.n_negatives`` sampled negatives
+    (drawn with ``generator``)."""
     emb = model.output_embeddings()
     if config.loss == "softmax":
         logits = h @ emb.T
-        loss = F.cross_entropy(logits.float(), targets, reduction="none")
-        return (loss * weights).sum() / n_targets
+        return F.cross_entropy(logits.float(), targets, reduction="none")
     negatives = torch.randint(
         1, model.n_items + 1, (h.shape[0], config.n_negatives), device=h.device, generator=generator
     )
@@ -238,8 +342,7 @@ def sequence_loss(
         logits = _gbce_logits(logits, config.n_negatives, model.n_items, config.gbce_t)
     labels = torch.zeros_like(logits)
     labels[:, 0] = 1.0
-    loss = F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
-    return (loss * weights).sum() / n_targets
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").mean(-1)
 
 
 def _gbce_logits(logits: torch.Tensor, n_negatives: int, n_items: int, t: float) -> torch.Tensor:
@@ -320,22 +423,43 @@ def fit(
     validate_every: int = 1,
     filter_config: dict | None = None,
     sequences: TrainingSequences | None = None,
+    loss_validator: LossValidator | None = None,
+    early_stopping: EarlyStopping | None = None,
+    init_model: TrainedModel | None = None,
 ) -> FitResult:
     """Train SASRec on (filtered, weighted) ``interactions``.
 
     ``callback`` gets ``StepReport`` blocks about every ``report_every`` seconds and an
     ``EpochReport`` after each epoch; ``should_stop`` is checked every step. When stopped,
-    the result keeps the model of the last completed epoch (or None).
+    the result keeps the model of the last completed epoch (or None), or the best epoch's
+    when early stopping is on.
 
-    Raises ``ConfigError`` (invalid ``config``), ``TrainingError`` (nothing to train on, a
-    device that does not exist, or a loss that became NaN or infinite: checked at each
-    progress report and epoch end, so without an extra host sync per step; the message
-    names the learning rate) and ``OutOfMemoryError`` (CUDA or CPU memory exhausted; the
-    message names batch_size, session_maxlen and n_factors).
+    Validation (every ``validate_every`` epochs and after the last): ``validator`` gives the
+    metrics, ``loss_validator`` the held-out loss. ``early_stopping`` names the monitored
+    value: the best epoch is tracked (``TrainingHistory.best_epoch``) and, with a patience,
+    training stops when it has not improved for that many validations and the model keeps
+    the best epoch's weights (and optimizer state). Without a validator on this process (DDP
+    ranks but 0) the stop follows rank 0's decision.
+
+    ``init_model`` continues a run: its weights, Adam state and random state (when it has
+    a ``training_state``), its history up to its kept epoch, and its catalog (the training
+    sequences are mapped onto it). ``config`` then gives the further epochs and any changed
+    training settings; the architecture must stay.
+
+    Raises ``ConfigError`` (invalid ``config``, or an architecture change on ``init_model``),
+    ``TrainingError`` (nothing to train on, a device that does not exist, a catalog that is
+    not ``init_model``'s, or a loss that became NaN or infinite: checked at each progress
+    report and epoch end, so without an extra host sync per step; the message names the
+    learning rate) and ``OutOfMemoryError`` (CUDA or CPU memory exhausted; the message names
+    batch_size, session_maxlen and n_factors).
     """
     config.validate()
     if isinstance(validate_every, bool) or not isinstance(validate_every, int) or validate_every < 1:
         raise ConfigError({"validate_every": f"must be a whole number >= 1, got {validate_every!r}"})
+    if init_model is not None:
+        changed = architecture_changes(init_model.config, config)
+        if changed:
+            raise ConfigError(changed)
     device = resolve_device(config.device)
     start = time.perf_counter()
     try:
@@ -343,8 +467,12 @@ def fit(
             sequences = build_training_sequences(interactions, config.session_maxlen)
         if sequences.n_sequences == 0:
             raise TrainingError("No user has at least 2 interactions after filtering: nothing to train on. Loosen the filters.")
+        if init_model is not None:
+            sequences = align_catalog(sequences, init_model.item_map)
+        run = _Run(config, device, start, callback, should_stop, report_every, validator, validate_every,
+                   filter_config or {}, loss_validator, early_stopping, init_model)
         with _determinism(config.deterministic), _precision(config.precision, device):
-            return _fit(sequences, config, device, start, callback, should_stop, report_every, validator, validate_every, filter_config or {})
+            return _fit(sequences, run)
     except TrainingError:
         raise
     except BaseException as exc:  # noqa: BLE001 - mapped to a clear error below
@@ -353,6 +481,38 @@ def fit(
                 torch.cuda.empty_cache()
             raise _oom_error(config, device) from exc
         raise
+
+
+def architecture_changes(old: SASRecConfig, new: SASRecConfig) -> dict[str, str]:
+    """``{field: message}`` for each setting of ``ARCHITECTURE_FIELDS`` that differs: a model
+    continued from a checkpoint keeps the shapes of its weights."""
+    return {
+        name: f"is {getattr(old, name)!r} in the checkpoint; a continued run keeps the model's architecture "
+              f"(got {getattr(new, name)!r})"
+        for name in ARCHITECTURE_FIELDS if getattr(old, name) != getattr(new, name)
+    }
+
+
+def align_catalog(seq: TrainingSequences, item_map: ItemIdMap) -> TrainingSequences:
+    """``seq`` with its internal item ids mapped onto ``item_map``'s (a checkpoint's catalog).
+
+    Raises ``TrainingError`` when the sequences' items are not exactly ``item_map``'s: items
+    the checkpoint has no embedding for, or checkpoint items absent from the data.
+    """
+    if seq.item_map is item_map:
+        return seq
+    ours = seq.item_map.external[1:]
+    remap = item_map.to_internal(ours)  # (n_ours,) internal ids in the checkpoint's catalog
+    unknown = int(np.count_nonzero(remap == PAD))
+    theirs_in_ours = int(np.count_nonzero(seq.item_map.to_internal(item_map.external[1:]) != PAD))
+    if unknown or theirs_in_ours != item_map.n_items:
+        raise TrainingError(
+            f"The data's catalog differs from the model's: {theirs_in_ours:,} of the model's {item_map.n_items:,} items "
+            f"occur in the training sequences, and {unknown:,} of their {len(ours):,} items are unknown to the model. "
+            "Continue training on the data (and with the filters) the model was trained on, or train a new model."
+        )
+    table = torch.from_numpy(np.concatenate(([PAD], remap)).astype(np.int64))
+    return TrainingSequences(table[seq.x], table[seq.y], seq.w, seq.user_ids, item_map)
 
 
 def uses_static_step(config: SASRecConfig, device: torch.device, world: int) -> bool:
@@ -364,21 +524,41 @@ def uses_static_step(config: SASRecConfig, device: torch.device, world: int) -> 
     )
 
 
-def _fit(
-    seq: TrainingSequences,
-    config: SASRecConfig,
-    device: torch.device,
-    start: float,
-    callback: ProgressCallback | None,
-    should_stop: Callable[[], bool] | None,
-    report_every: float,
-    validator: Validator | None,
-    validate_every: int,
-    filter_config: dict,
-) -> FitResult:
+@dataclass
+class _Run:
+    """``fit``'s arguments, as ``_fit`` uses them."""
+
+    config: SASRecConfig
+    device: torch.device
+    start: float
+    callback: ProgressCallback | None
+    should_stop: Callable[[], bool] | None
+    report_every: float
+    validator: Validator | None
+    validate_every: int
+    filter_config: dict
+    loss_validator: LossValidator | None
+    early_stopping: EarlyStopping | None
+    init_model: TrainedModel | None
+
+
+@dataclass
+class _Snapshot:
+    """The weights and ``TrainedModel.training_state`` at the end of ``epoch``."""
+
+    epoch: int
+    weights: dict[str, torch.Tensor]
+    state: dict
+
+
+def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
+    config, device, callback, init = run.config, run.device, run.callback, run.init_model
     _seed_all(config.seed)
     model = SASRec(seq.item_map.n_items, config)
-    model.xavier_init()
+    if init is None:
+        model.xavier_init()
+    else:
+        model.load_state_dict(init.module.state_dict())
     model.to(device)
     rank, world = _distributed_rank_world()
     loss_module: torch.nn.Module = _LossModule(model, config)
@@ -389,6 +569,9 @@ def _fit(
     static = uses_static_step(config, device, world)
     cuda_opts = {"fused": True, "capturable": static} if device.type == "cuda" else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), **cuda_opts)
+    resume_state = init.training_state if init is not None else None
+    if resume_state:
+        _load_optimizer_state(optimizer, resume_state.get("optimizer") or {})
     x, y, w = seq.x.to(device), seq.y.to(device), seq.w.to(device)
     stepper: StaticStep | None = None
     if static:
@@ -400,20 +583,45 @@ def _fit(
         x = y = w = None  # the stepper holds its own copies
     host_gen = torch.Generator().manual_seed(config.seed)
     dev_gen = torch.Generator(device=device).manual_seed(config.seed)
+    if resume_state:
+        _set_rng_states(resume_state.get("rng") or {}, host_gen, dev_gen, device)
     n = seq.n_sequences
     steps_per_epoch = math.ceil(n / config.batch_size)
-    history = TrainingHistory()
+    done = init.kept_epoch if init is not None else 0
+    history = init.history.truncated(done) if init is not None else TrainingHistory()
+    history.resumed_after = done
+    history.steps_per_epoch = steps_per_epoch
+    total = done + config.epochs
+    rule = run.early_stopping
+    tracker = BestTracker(rule) if rule is not None else None
+    best: _Snapshot | None = None
+    last: _Snapshot | None = None
     trained: TrainedModel | None = None
-    last_state: dict | None = None
 
     def snapshot() -> TrainedModel:
         return TrainedModel(
             module=model, config=copy.deepcopy(config), item_map=seq.item_map, history=history,
-            filter_config=dict(filter_config), n_sequences=n, device=str(device), epochs_done=len(history.epoch_losses),
+            filter_config=dict(run.filter_config), n_sequences=n, device=str(device), epochs_done=len(history.epoch_losses),
             step_mode="cuda graph" if stepper is not None and stepper.graphed else "eager",
         )
 
-    for epoch in range(1, config.epochs + 1):
+    def capture(epoch: int, to_cpu: bool) -> _Snapshot:
+        target = "cpu" if to_cpu else None
+        weights = {k: v.detach().to(target or v.device, copy=True) for k, v in model.state_dict().items()}
+        return _Snapshot(epoch, weights, _training_state(optimizer, _rng_states(host_gen, dev_gen, device), epoch, to_cpu))
+
+    if rule is not None and tracker is not None:
+        history.monitor = rule.monitor
+        if done:  # a continued run starts from its kept epoch: the best so far, if validated
+            tracker.start_from(done, rule.value(history.epoch_metrics[done - 1], history.val_loss_of(done)))
+            if tracker.best_epoch == done:
+                history.best_epoch = done
+                history.best_metrics = _validation_values(history.epoch_metrics[done - 1], history.val_loss_of(done))
+                if rule.restores_best and resume_state:
+                    best = _Snapshot(done, {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+                                     _cpu_state(resume_state))
+
+    for epoch in range(done + 1, total + 1):
         model.train()
         epoch_start = time.perf_counter()
         if stepper is not None:
@@ -428,16 +636,16 @@ def _fit(
         reported = 0
         last_report = time.perf_counter()
         for step in range(steps_per_epoch):
-            if should_stop is not None and should_stop():
-                return _cancelled(model, last_state, trained, start)
+            if run.should_stop is not None and run.should_stop():
+                return _stopped(model, history, best if rule is not None and rule.restores_best else None, last, snapshot, run.start)
             run_step(step)
             now = time.perf_counter()
-            if callback is not None and now - last_report >= report_every:
-                reported = _report_steps(callback, step_losses, reported, step + 1, epoch, steps_per_epoch, config, now, start, epoch_start, history)
+            if callback is not None and now - last_report >= run.report_every:
+                reported = _report_steps(callback, step_losses, reported, step + 1, epoch, total, steps_per_epoch, config, now, run.start, epoch_start, history)
                 last_report = now
         now = time.perf_counter()
         if callback is not None:
-            reported = _report_steps(callback, step_losses, reported, steps_per_epoch, epoch, steps_per_epoch, config, now, start, epoch_start, history)
+            reported = _report_steps(callback, step_losses, reported, steps_per_epoch, epoch, total, steps_per_epoch, config, now, run.start, epoch_start, history)
         else:
             history.step_losses.extend(step_losses.tolist())
         mean_loss = float(step_losses.mean())  # the epoch's one host sync
@@ -445,22 +653,138 @@ def _fit(
             raise _non_finite_loss(mean_loss, epoch, None, config)
         history.epoch_losses.append(mean_loss)
         history.epoch_seconds.append(time.perf_counter() - epoch_start)
-        if stepper is not None and stepper.graph_error and epoch == 1:
+        if stepper is not None and stepper.graph_error and epoch == done + 1:
             warnings.warn(f"CUDA graph capture failed, training steps run eagerly: {stepper.graph_error}", stacklevel=2)
         model.eval()
         trained = snapshot()
         metrics: dict[str, float] = {}
-        if validator is not None and (epoch % validate_every == 0 or epoch == config.epochs):
+        val_loss: float | None = None
+        if (run.validator is not None or run.loss_validator is not None) and (epoch % run.validate_every == 0 or epoch == total):
             with torch.no_grad():
-                metrics = validator(trained)
+                if run.validator is not None:
+                    metrics = run.validator(trained)
+                if run.loss_validator is not None:
+                    val_loss = float(run.loss_validator(trained))
         history.epoch_metrics.append(metrics)
-        last_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        history.val_losses.append(val_loss)
+        is_best = stop = False
+        if rule is not None and tracker is not None and (metrics or val_loss is not None):
+            is_best = tracker.update(epoch, rule.value(metrics, val_loss))
+            if is_best:
+                history.best_epoch = epoch
+                history.best_metrics = _validation_values(metrics, val_loss)
+                if rule.restores_best:
+                    best = capture(epoch, to_cpu=True)
+            stop = tracker.should_stop
+        if world > 1 and rule is not None and rule.restores_best:
+            stop = _agree_on_stop(stop, device)
+        last = capture(epoch, to_cpu=False)
         if callback is not None:
-            callback(EpochReport(epoch, config.epochs, mean_loss, history.epoch_seconds[-1], metrics))
+            callback(EpochReport(epoch, total, mean_loss, history.epoch_seconds[-1], metrics, val_loss, is_best,
+                                 history.best_epoch, stop and epoch < total))
+        if stop:
+            history.stopped_early = epoch < total
+            break
     model.eval()
     if stepper is not None:
         optimizer.zero_grad(set_to_none=True)  # the gradients live in the graph's memory pool: free them
-    return FitResult(snapshot(), False, time.perf_counter() - start)
+    kept = best if rule is not None and rule.restores_best and best is not None else last
+    if kept is None:  # not one epoch to train (cannot happen: epochs >= 1)
+        return FitResult(None, False, time.perf_counter() - run.start)
+    return FitResult(_keep(model, history, kept, snapshot), False, time.perf_counter() - run.start)
+
+
+def _validation_values(metrics: dict[str, float], val_loss: float | None) -> dict[str, float]:
+    """One validation's values: its metrics, plus ``"val_loss"`` when measured."""
+    values = {k: float(v) for k, v in metrics.items()}
+    if val_loss is not None:
+        values[VAL_LOSS_KEY] = float(val_loss)
+    return values
+
+
+def _rng_states(host_gen: torch.Generator, dev_gen: torch.Generator, device: torch.device) -> dict:
+    """The random state training goes on from: torch's global generator (dropout on the CPU),
+    the shuffling and negative-sampling generators, and CUDA's generator (dropout on a GPU)."""
+    states = {"torch": torch.get_rng_state(), "host": host_gen.get_state(), "device": dev_gen.get_state(),
+              "device_type": device.type}
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _set_rng_states(states: dict, host_gen: torch.Generator, dev_gen: torch.Generator, device: torch.device) -> None:
+    """Continue from ``_rng_states``; generators of another device type keep their seed."""
+    try:
+        if isinstance(states.get("torch"), torch.Tensor):
+            torch.set_rng_state(states["torch"])
+        if isinstance(states.get("host"), torch.Tensor):
+            host_gen.set_state(states["host"])
+        if states.get("device_type") == device.type and isinstance(states.get("device"), torch.Tensor):
+            dev_gen.set_state(states["device"])
+        if device.type == "cuda" and isinstance(states.get("cuda"), torch.Tensor):
+            torch.cuda.set_rng_state(states["cuda"], device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        warnings.warn(f"the checkpoint's random state could not be restored ({exc}); continuing from the seed", stacklevel=3)
+
+
+def _training_state(optimizer: torch.optim.Optimizer, rng: dict, epoch: int, to_cpu: bool) -> dict:
+    """``TrainedModel.training_state`` now: a copy of Adam's per-parameter state and ``rng``."""
+    state = {
+        int(index): {
+            name: (value.detach().to("cpu", copy=True) if to_cpu else value.detach().clone()) if isinstance(value, torch.Tensor) else value
+            for name, value in values.items()
+        }
+        for index, values in optimizer.state_dict()["state"].items()
+    }
+    return {"epoch": int(epoch), "optimizer": {"state": state}, "rng": rng}
+
+
+def _cpu_state(state: dict) -> dict:
+    """``state`` with every tensor copied to the CPU (what checkpoints store)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().to("cpu", copy=True)
+    if isinstance(state, dict):
+        return {k: _cpu_state(v) for k, v in state.items()}
+    return state
+
+
+def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
+    """Load a checkpoint's Adam state into ``optimizer``, keeping its own settings (learning
+    rate, fused/capturable). Raises ``TrainingError`` when the state does not fit the model."""
+    fresh = optimizer.state_dict()
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    state = saved.get("state") or {}
+    try:
+        converted = {int(k): dict(v) for k, v in state.items()}
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TrainingError(f"The checkpoint's optimizer state is not readable: {exc}") from exc
+    for index, values in converted.items():
+        if not 0 <= index < len(params):
+            raise TrainingError(f"The checkpoint's optimizer state names parameter {index}; the model has {len(params)}.")
+        for name in ("exp_avg", "exp_avg_sq"):
+            value = values.get(name)
+            if not isinstance(value, torch.Tensor) or value.shape != params[index].shape:
+                raise TrainingError(f"The checkpoint's optimizer state does not match the model (parameter {index}, {name}).")
+    optimizer.load_state_dict({"state": converted, "param_groups": fresh["param_groups"]})
+
+
+def _agree_on_stop(stop: bool, device: torch.device) -> bool:
+    """Rank 0's early-stopping decision, on every rank (only rank 0 validates)."""
+    import torch.distributed as dist
+
+    flag = torch.tensor([1 if stop else 0], device=device)
+    dist.broadcast(flag, 0)
+    return bool(flag.item())
+
+
+def _keep(model: SASRec, history: TrainingHistory, kept: _Snapshot, snapshot: Callable[[], TrainedModel]) -> TrainedModel:
+    """The model with ``kept``'s weights and training state (CPU copies)."""
+    model.load_state_dict(kept.weights)
+    model.eval()
+    history.kept_epoch = kept.epoch
+    trained = snapshot()
+    trained.training_state = _cpu_state(kept.state)
+    return trained
 
 
 class _EagerEpoch:
@@ -504,6 +828,7 @@ def _report_steps(
     reported: int,
     upto: int,
     epoch: int,
+    epochs: int,
     steps_per_epoch: int,
     config: SASRecConfig,
     now: float,
@@ -519,13 +844,14 @@ def _report_steps(
         raise _non_finite_loss(losses[bad], epoch, reported + 1 + bad, config)
     history.step_losses.extend(losses)
     rate = upto * config.batch_size / max(now - epoch_start, 1e-9)
-    callback(StepReport(epoch, reported + 1, losses, steps_per_epoch, config.epochs, rate, now - start))
+    callback(StepReport(epoch, reported + 1, losses, steps_per_epoch, epochs, rate, now - start))
     return upto
 
 
-def _cancelled(model: SASRec, last_state: dict | None, trained: TrainedModel | None, start: float) -> FitResult:
-    if trained is None or last_state is None:
+def _stopped(model: SASRec, history: TrainingHistory, best: _Snapshot | None, last: _Snapshot | None,
+             snapshot: Callable[[], TrainedModel], start: float) -> FitResult:
+    """Stopped by the user: keep the best epoch (early stopping on) or the last completed one."""
+    kept = best or last
+    if kept is None:
         return FitResult(None, True, time.perf_counter() - start)
-    model.load_state_dict(last_state)
-    model.eval()
-    return FitResult(trained, True, time.perf_counter() - start)
+    return FitResult(_keep(model, history, kept, snapshot), True, time.perf_counter() - start)

@@ -58,6 +58,8 @@ def test_record_run_saves_the_checkpoint_and_the_run(outcome, tmp_path):
     (stored,) = store.runs()
     assert stored.data_fingerprint == out.data_fingerprint  # taken from the model
     _, extra = load_checkpoint(stored.checkpoint_path)
+    run_uid = extra.pop(experiment.RUN_UID_KEY)  # the run's key in the store: a run continued from it links back
+    assert store.run_id_of_uid(run_uid) == stored.run_id
     assert extra == {"source": "/data/x", "source_format": "csv", "app": "test",
                      "holdout": {"split": "last", "test_days": 7, "every": 1, "k": 5}}
 
