@@ -61,6 +61,7 @@ def test_cpu_speed_profile_and_what_if(capsys: pytest.CaptureFixture[str]) -> No
     assert "whole step" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_kion_scale_runs_every_section_on_a_tiny_cpu_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from benchmarks import kion_scale
 

@@ -459,6 +459,7 @@ def test_train_never_writes_over_its_input(setup, capsys):
     assert {p.name: p.read_bytes() for p in data.iterdir() if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_ends_quietly(setup, tmp_path):
     """``python -m core recommend ... | head -1``: no error text, no 'Exception ignored', status 141 like Unix tools."""
     import pandas as pd

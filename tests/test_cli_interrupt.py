@@ -18,7 +18,7 @@ from core.runs import RunStore
 from core.train import EpochReport
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ["--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "16", "--min-item-freq", "1",
+SMALL = ["--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "48", "--min-item-freq", "1",
          "--device", "cpu"]
 
 
@@ -27,7 +27,7 @@ def demo(tmp_path_factory):
     from core.demo import write_demo
 
     folder = tmp_path_factory.mktemp("interrupt-demo")
-    write_demo(folder, n_users=2000, n_items=80, seed=4)
+    write_demo(folder, n_users=600, n_items=80, seed=4)
     return folder
 
 

@@ -55,6 +55,7 @@ def _in_processes(target, args_for) -> list:  # noqa: ANN001
     return out
 
 
+@pytest.mark.slow
 def test_ten_processes_recording_at_once_lose_no_run(tmp_path):
     db = tmp_path / "runs.sqlite"  # not created yet: ten processes race to create it too
     out = _in_processes(_add_one, lambda i: (str(db), float(i), 30.0))
@@ -65,6 +66,7 @@ def test_ten_processes_recording_at_once_lose_no_run(tmp_path):
     assert store.pending_files() == []
 
 
+@pytest.mark.slow  # ten real processes
 def test_ten_processes_on_a_locked_database_each_keep_their_run(tmp_path):
     db = tmp_path / "runs.sqlite"
     RunStore(db).add(record(-1.0))
@@ -84,6 +86,7 @@ def test_ten_processes_on_a_locked_database_each_keep_their_run(tmp_path):
     assert sorted(r.seconds for r in store.runs()) == [-1.0] + [float(i) for i in range(N_PROCESSES)]
 
 
+@pytest.mark.slow  # ten real processes
 def test_processes_flushing_the_same_pending_runs_add_each_once(tmp_path):
     db = tmp_path / "runs.sqlite"
     db.write_bytes(b"not a database" * 100)
