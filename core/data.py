@@ -353,6 +353,37 @@ def _conv_id(s: pd.Series, path: Path, col: str, locate: _Locator) -> np.ndarray
     return texts[codes]
 
 
+#: Rows of the file's head checked for id columns written as codes rather than plain integers.
+ID_SAMPLE_ROWS = 50_000
+
+
+def _ids_written_as_codes(path: Path, kw: dict, columns: list[str]) -> list[str]:
+    """Id columns whose values in the file's first ``ID_SAMPLE_ROWS`` rows look like whole
+    numbers but are not written as plain integers (leading zeros, as in "001307"): reading them
+    as int64 would change them (and merge "07" with "7"), so they are read as text.
+
+    Cost: one small read of the head (milliseconds). A column whose head holds only plain
+    integers is read as integers; zero-padded codes are padded throughout, in practice.
+    """
+    if not columns:
+        return []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            head = pd.read_csv(path, **{**kw, "usecols": columns}, dtype=str, nrows=ID_SAMPLE_ROWS,
+                               keep_default_na=False)
+    except Exception:  # noqa: BLE001 - the full read reports any problem with its location
+        return []
+    out = []
+    for c in columns:
+        values = pd.unique(head[c].to_numpy(dtype=object)) if c in head.columns else []
+        padded = [v for v in values if isinstance(v, str) and len(v.strip().lstrip("+-")) > 1
+                  and v.strip().lstrip("+-")[0] == "0" and v.strip().lstrip("+-")[1].isdigit()]
+        if padded:
+            out.append(c)
+    return out
+
+
 def _conv_int(s: pd.Series, path: Path, col: str, locate: _Locator) -> np.ndarray:
     """A column of whole numbers -> int64; raises ``DataError`` naming the lines of other values."""
     if ptypes.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype) and not s.hasnans:
@@ -410,6 +441,10 @@ def _conv_date(
         codes, values = s.cat.codes.to_numpy(), s.cat.categories
     else:
         codes, values = pd.factorize(s, use_na_sentinel=True)
+    if fmt is None and len(values) and notes is not None:
+        numbers = pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce")
+        if numbers.notna().all():  # a date column holding unix times: seconds or ms by magnitude
+            return _conv_auto_dt(s, path, col, locate, notes)
     try:
         parsed = dates.parse_dates(pd.Series(np.asarray(values, dtype=object), dtype=object), fmt)
     except dates.DateConflict as exc:
@@ -528,6 +563,8 @@ def _read_columns(
     if text_na:
         kw.update(keep_default_na=False, na_values=[""])
     fast = {raw_names[c]: _FAST_DTYPE[spec.kind] for c, spec in cols.items() if spec.kind in _FAST_DTYPE}
+    for c in _ids_written_as_codes(path, kw, [raw_names[c] for c, spec in cols.items() if spec.kind == "id"]):
+        fast[c] = object  # e.g. zero-padded "001307": an int64 read would turn it into 1307
     try:
         df = _pandas_call(path, encoding, lambda: pd.read_csv(path, dtype=fast, **kw), header=header)
     except _TYPED_READ_ERRORS:

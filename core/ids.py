@@ -27,7 +27,9 @@ __all__ = [
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 _WHOLE = re.compile(r"\s*[+-]?\d+\s*")
-_WHOLE_TEXT = r"\s*[+-]?\d+(?:\.0*)?\s*"
+#: A whole number as an id column holds one: no leading zeros ("007" is a code, kept as text,
+#: and "7" and "07" stay two ids), optional sign, zero fraction and surrounding spaces allowed.
+_WHOLE_TEXT = r"\s*[+-]?(?:0|[1-9]\d*)(?:\.0*)?\s*"
 
 
 def _to_numpy(values: object) -> np.ndarray:
@@ -113,8 +115,9 @@ def query_ids(values: Iterable[object] | np.ndarray) -> np.ndarray:
 def whole_numbers(texts: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Which id texts are whole numbers that fit in int64, and their values.
 
-    A whole number is digits with an optional sign, an optional fraction of zeros ("12.0",
-    as spreadsheets export whole numbers) and surrounding spaces. Returns ``(values, ok)``
+    A whole number is digits without leading zeros ("007" stays text: zero-padded codes are
+    kept as written), with an optional sign, an optional fraction of zeros ("12.0", as
+    spreadsheets export whole numbers) and surrounding spaces. Returns ``(values, ok)``
     of shape (n,): int64 values (0 where not ``ok``) and the bool mask. Missing values are
     not ``ok``. Cost: a regex per value; pass distinct values for long columns.
     """

@@ -262,3 +262,12 @@ def test_cli_refuses_ambiguous_dates_and_accepts_a_stated_format(tmp_path: Path,
     with redirect_stderr(err), redirect_stdout(io.StringIO()):
         code = main(args + ["--date-format", "sometimes"])
     assert code == 2 and "'sometimes'" in err.getvalue()
+
+
+@pytest.mark.parametrize("scale, unit", [(1, "seconds"), (1000, "milliseconds")])
+def test_kion_date_column_holding_unix_times_is_read_by_magnitude(tmp_path: Path, scale: int, unit: str) -> None:
+    stamps = [int(pd.Timestamp(d).timestamp()) * scale for d in ("2021-03-13", "2021-04-02", "2021-08-22")]
+    data = load_kion(kion(tmp_path, [str(v) for v in stamps]))
+    got = data.interactions["datetime"].tolist()
+    assert got == [pd.Timestamp("2021-03-13"), pd.Timestamp("2021-04-02"), pd.Timestamp("2021-08-22")]
+    assert any(unit in n for n in data.notes), data.notes

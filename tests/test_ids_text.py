@@ -146,10 +146,13 @@ def test_users_and_items_are_independent(tmp_path: Path) -> None:
 
 
 def test_integer_ids_stay_int64(tmp_path: Path) -> None:
-    path = write(tmp_path / "log.csv", "user,item,ts\n7,012,1600000000\n8,+5,1600000060\n")
+    path = write(tmp_path / "log.csv", "user,item,ts\n7,12,1600000000\n8,+5,1600000060\n")
     df = load_csv(path, user_col="user", item_col="item", datetime_col="ts").interactions
     assert df["user_id"].dtype == np.int64 and df["item_id"].dtype == np.int64
     assert df["item_id"].tolist() == [12, 5]
+    padded = write(tmp_path / "padded.csv", "user,item,ts\n7,012,1600000000\n8,+5,1600000060\n")
+    df = load_csv(padded, user_col="user", item_col="item", datetime_col="ts").interactions
+    assert df["user_id"].dtype == np.int64 and df["item_id"].tolist() == ["012", "+5"]  # a code: text as written
     big = write(tmp_path / "big.csv", f"user,item,ts\n{2**63},1,1600000000\n1,2,1600000060\n")
     df = load_csv(big, user_col="user", item_col="item", datetime_col="ts").interactions
     assert df["user_id"].tolist() == [str(2**63), "1"]  # too large for int64: text, not an error
@@ -456,3 +459,17 @@ def test_cli_huge_id_in_a_fresh_process_is_one_line(int_cli) -> None:
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and "64-bit" in proc.stderr
+
+
+def test_zero_padded_ids_are_kept_as_written_and_never_merged(tmp_path) -> None:
+    from core.data import load_kion
+
+    folder = tmp_path / "kion"
+    folder.mkdir()
+    (folder / "interactions.csv").write_text(
+        "user_id,item_id,last_watch_dt,total_dur,watched_pct\n"
+        "07,0042,2021-03-13,400,50\n7,42,2021-03-14,400,50\n001307,0042,2021-03-15,400,50\n"
+    )
+    df = load_kion(folder).interactions
+    assert df["user_id"].tolist() == ["07", "7", "001307"] and df["item_id"].tolist() == ["0042", "42", "0042"]
+    assert whole_number_ids(as_id_array(["07", "7"])) is None  # "07" is a code, not the number 7
