@@ -609,7 +609,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .out_path import check_checkpoint_target, check_output_folder
     from .runs import RunStore
     from .schema import validate_all
-    from .sweep import SweepSpec, TrialEnded, TrialProgress, TrialStarted, parse_param, run_sweep, trial_checkpoint
+    from .sweep import SweepSpec, TrialEnded, TrialProgress, TrialStarted, check_fresh_out_dir, parse_param, run_sweep, trial_checkpoint
     from .train import StepReport, resolve_device
 
     config = settings_from_args(SASRecConfig, args)
@@ -624,7 +624,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     load_options = _load_options(args)
     resolve_device(config.device)
     out_dir = check_output_folder(args.out_dir, "--out-dir")
-    if out_dir.is_dir():  # never over an input, before any work (a new folder holds none)
+    if out_dir.is_dir():  # never over an input or an earlier sweep's trials, before any work
+        check_fresh_out_dir(out_dir, spec.n_trials)
         for number in range(1, spec.n_trials + 1):
             check_checkpoint_target(trial_checkpoint(out_dir, number), [args.data_dir], option="--out-dir")
     data = load_data(args.data_dir, load_options)

@@ -8,6 +8,7 @@ read more of them). Replacing an earlier checkpoint is allowed anywhere.
 from __future__ import annotations
 
 import os
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,21 @@ from .errors import CheckpointError, DataError
 
 
 def _writable(folder: Path) -> bool:
-    """Whether this process may create files in ``folder`` (honours read-only mounts)."""
-    return os.access(folder, os.W_OK | os.X_OK)
+    """Whether this process can create files in ``folder``: permissions (read-only mounts
+    included), then a real probe file, created and removed, for places such as /proc where
+    the permissions say yes and every write fails."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sasrec-write-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(probe)
+    except OSError:
+        pass
+    return True
 
 
 def is_saved_model(path: Path) -> bool:

@@ -106,6 +106,19 @@ class Report:
 # --------------------------------------------------------------------------- runs and output
 
 
+
+
+def _not_this_runs_model(record, model) -> str:  # noqa: ANN001 - RunRecord, TrainedModel
+    """Why ``model`` (read from the run's checkpoint path) cannot be the run's own: its data
+    fingerprint or its settings differ from the record's; "" when they agree."""
+    if record.data_fingerprint and model.data_fingerprint and record.data_fingerprint != model.data_fingerprint:
+        return "trained on other data"
+    stored = record.config or {}
+    differing = [k for k, v in model.config.to_dict().items() if k in stored and stored[k] != v and k != "epochs"]
+    if differing:
+        return f"other settings: {', '.join(differing[:3])}"
+    return ""
+
 def get_runs(run_ids: Sequence[int], store: RunStore | None = None) -> list[RunRecord]:
     """The records of ``run_ids``, in the order given (repeats once). Raises ``ReportError``
     naming every id the history does not hold, and ``RunStoreError`` when it cannot be read."""
@@ -221,6 +234,14 @@ def collect_run(
             model, extra = load_checkpoint(checkpoint)
         except SasrecError as exc:
             report.notes.append(f"checkpoint cannot be read ({exc}): metrics and example users are left out")
+        else:
+            mismatch = _not_this_runs_model(record, model)
+            if mismatch:
+                report.notes.append(
+                    f"checkpoint '{checkpoint}' is not this run's model ({mismatch}; replaced since?): "
+                    "metrics and example users are left out"
+                )
+                model, extra = None, {}
 
     data, filtered = None, None
     source = record.data_source

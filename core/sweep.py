@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from .config import SASRecConfig
-from .errors import ConfigError, SasrecError
+from .errors import ConfigError, DataError, SasrecError
 from .schema import Setting, settings_of
 from .train import EpochReport, StepReport
 
@@ -307,6 +307,19 @@ def new_sweep_id(now: float | None = None) -> str:
     return f"sweep-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{uuid.uuid4().hex[:4]}"
 
 
+def check_fresh_out_dir(out_dir: str | Path, n_trials: int) -> None:
+    """Refuse an ``out_dir`` that already holds trial checkpoints (of an earlier sweep): they
+    would be replaced while the run history still points at them for the earlier runs.
+    Raises ``DataError`` naming the folder and the first such file."""
+    taken = [trial_checkpoint(out_dir, n) for n in range(1, n_trials + 1) if trial_checkpoint(out_dir, n).exists()]
+    if taken:
+        raise DataError(
+            f"already holds {taken[0].name} of an earlier sweep, which its runs still point at; "
+            "choose an empty --out-dir (or move the old trials away)",
+            file=str(out_dir),
+        )
+
+
 def trial_checkpoint(out_dir: str | Path, number: int) -> Path:
     """Where trial ``number`` (1-based) saves its model: ``out_dir/trial-001.pt``."""
     return Path(out_dir) / f"trial-{number:03d}.pt"
@@ -349,8 +362,9 @@ def run_sweep(
     spec.validate()
     if base.holdout is None:
         raise ConfigError({"holdout": "a sweep compares its trials on a hold-out: choose last or time"})
-    split, _ = pipeline.prepare_holdout(interactions, base.holdout)
     out = Path(out_dir)
+    check_fresh_out_dir(out, spec.n_trials)
+    split, _ = pipeline.prepare_holdout(interactions, base.holdout)
     out.mkdir(parents=True, exist_ok=True)
     sweep_id = sweep_id or new_sweep_id()
     rule = base.holdout.early_stopping()

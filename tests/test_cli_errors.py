@@ -487,3 +487,12 @@ def test_demo_data_never_writes_over_existing_data(tmp_path, capsys):
     assert (folder / "interactions.csv").read_text().startswith("user_id,item_id,last_watch_dt\n1,2,")
     assert main(["demo-data", str(folder), "--users", "300", "--items", "60", "--overwrite"]) == 0
     assert len((folder / "interactions.csv").read_text().splitlines()) > 300
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_out_in_a_folder_that_only_looks_writable_is_refused_before_training(capsys):
+    # /proc passes os.access(W_OK) for root, but no file can be created there
+    assert main(["demo-data", "/proc/sasrec-demo"]) == 2
+    assert main(["train", "/nonexistent", "--out", "/proc/m.pt"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("/proc" in line and "cannot be" in line for line in err)

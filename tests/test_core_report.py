@@ -164,3 +164,18 @@ def test_core_never_selects_a_matplotlib_backend_or_uses_pyplot():
     for path in core.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "matplotlib.use(" not in text and "import pyplot" not in text and "matplotlib.pyplot" not in text, path
+
+
+def test_a_replaced_checkpoint_is_not_reported_as_the_runs_model(tmp_path):
+    from core.report import _not_this_runs_model
+    from core.runs import RunRecord
+    from core.config import SASRecConfig
+    from types import SimpleNamespace
+
+    model = SimpleNamespace(data_fingerprint="aaa", config=SASRecConfig(n_factors=16))
+    record = RunRecord(config=SASRecConfig(n_factors=16).to_dict(), filter_config={}, data_fingerprint="aaa",
+                       data_source="", history={})
+    assert _not_this_runs_model(record, model) == ""
+    assert _not_this_runs_model(RunRecord(**{**record.__dict__, "data_fingerprint": "bbb"}), model) == "trained on other data"
+    other = RunRecord(**{**record.__dict__, "config": SASRecConfig(n_factors=32).to_dict()})
+    assert "n_factors" in _not_this_runs_model(other, model)

@@ -195,3 +195,14 @@ def test_cli_sweep_then_runs_lists_it(tmp_path, monkeypatch, capsys):
     table = pd.read_csv(StringIO(capsys.readouterr().out))
     assert len(table) == 2 and set(table["sweep"]) == {sweep_id} and set(table["lr"]) == {0.01, 0.003}
     assert set(table["status"]) == {"finished"} and table["protocol"].str.contains("k=5").all()
+
+
+def test_an_out_dir_with_an_earlier_sweeps_trials_is_refused(tmp_path):
+    from core.errors import DataError
+    from core.sweep import check_fresh_out_dir, trial_checkpoint
+
+    check_fresh_out_dir(tmp_path / "new", 3)  # missing or empty: fine
+    (tmp_path / "old").mkdir()
+    trial_checkpoint(tmp_path / "old", 2).write_bytes(b"model")
+    with pytest.raises(DataError, match="trial-002.pt of an earlier sweep"):
+        check_fresh_out_dir(tmp_path / "old", 3)
