@@ -319,6 +319,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - only rank 0 reports
     start = time.perf_counter()
     data = load_data(args.data_dir, load_options)
+    for note in data.notes:  # what loading decided (unix milliseconds, made-up times, dropped rows)
+        print(f"note: {note}", file=sys.stderr)
     holdout = holdout_settings.to_holdout()
     exp = experiment.Experiment(config, filters, holdout, str(Path(args.data_dir).resolve()), data.format, resume)
     filtered = experiment.filter_data(data, filters)

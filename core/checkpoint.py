@@ -106,14 +106,17 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
 def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
     """Read a checkpoint onto the CPU; returns the model and the ``extra`` dict saved with it."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"'{path}' is a folder, not a checkpoint file (a .pt file written by train or the app).")
     if not path.is_file():
         raise CheckpointError(f"Checkpoint '{path}' does not exist.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt files; all mean 'unreadable'
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # torch's own text suggests weights_only=False, i.e. running code from the file: never shown
         raise CheckpointError(
-            f"'{path}' is not a readable SASRec Studio checkpoint (truncated, corrupt or not ours): {first_line[:200]}"
+            f"'{path}' is not a readable SASRec Studio checkpoint: it is truncated, corrupt or another kind of "
+            f"file ({type(exc).__name__})."
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
         raise CheckpointError(f"'{path}' is not a SASRec Studio checkpoint.")

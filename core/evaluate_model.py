@@ -1,6 +1,7 @@
 """Evaluate a trained SASRec beside the popularity baseline on a held-out split."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 
@@ -143,6 +144,8 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", op
 
     model, extra = load_checkpoint(model_path)
     data = load_data(data_dir, options or LoadOptions(fmt=fmt))
+    for note in data.notes:  # e.g. the SASRec format's made-up times, unix milliseconds
+        print(f"note: {note}", file=sys.stderr)
     filtered = filter_for_model(model, data.interactions).interactions
     warning = check_data_match(model, filtered).warning()
     if warning:
@@ -153,7 +156,10 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", op
     if refit is None:
         refit = not same_holdout
     if refit:
-        print(f"re-fitting the checkpoint's configuration ({model.config.epochs} epochs) on the training part of the "
-              f"'{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
-        model = fit(the_split.train, model.config, filter_config=model.filter_config).model
+        # as many epochs as the saved model has (an early-stopped run kept fewer than configured)
+        epochs = max(1, int(model.epochs_done or model.config.epochs))
+        print(f"re-fitting the checkpoint's configuration ({epochs} epochs, as the saved model) on the training part "
+              f"of the '{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
+        config = dataclasses.replace(model.config, epochs=epochs)
+        model = fit(the_split.train, config, filter_config=model.filter_config).model
     return evaluate_split(model, the_split, ks, items=data.items, beyond=beyond)

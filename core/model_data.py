@@ -41,9 +41,12 @@ class DataMatch:
 
     @property
     def ok(self) -> bool:
-        """True when nothing suggests the data is not the model's."""
-        same_catalog = self.model_items_in_data == self.model_items and self.data_items_in_model == self.data_items
-        return self.fingerprint_matches is not False and same_catalog
+        """True when nothing suggests the data is not the model's: the recorded fingerprint
+        matches (items seen only in a hold-out or by one-interaction users are not in the
+        model's catalog, rightly), or, without a fingerprint, the catalogs agree."""
+        if self.fingerprint_matches is not None:
+            return self.fingerprint_matches
+        return self.model_items_in_data == self.model_items and self.data_items_in_model == self.data_items
 
     def warning(self) -> str:
         """One user-facing sentence, or "" when ``ok``."""
@@ -71,7 +74,10 @@ def check_data_match(model: TrainedModel, filtered: pd.DataFrame) -> DataMatch:
 
     Cost: one hash of the frame (about 0.3 s for 5M rows) and one id lookup per distinct item.
     """
-    data_items = pd.unique(filtered["item_id"].to_numpy())
+    users = filtered["user_id"].to_numpy()
+    in_sequences = filtered["user_id"].map(filtered["user_id"].value_counts()).to_numpy() >= 2 if len(users) else users
+    # a user's only interaction never enters a training sequence, so its item may be unknown
+    data_items = pd.unique(filtered["item_id"].to_numpy()[in_sequences])
     model_ids = model.item_map.external[1:]
     data_in_model = int(np.count_nonzero(model.item_map.to_internal(data_items) != 0)) if len(data_items) else 0
     model_in_data = int(pd.Index(data_items).get_indexer(model_ids).__ge__(0).sum()) if len(model_ids) else 0

@@ -34,6 +34,20 @@ class ItemIdMap:
             return cls(external)
         return cls(np.concatenate([[-1], uniques]).astype(np.int64))
 
+    @classmethod
+    def factorize(cls, ids: np.ndarray) -> tuple["ItemIdMap", np.ndarray]:
+        """``from_ids(ids)`` and ``to_internal(ids)`` in one hash pass: the map (internal ids in
+        order of first appearance) and the internal id of each of ``ids`` (int64, shape (n,))."""
+        ids = as_id_array(ids)
+        codes, uniques = pd.factorize(ids)
+        if ids.dtype == object:
+            external = np.empty(len(uniques) + 1, dtype=object)
+            external[0] = ""
+            external[1:] = np.asarray(uniques, dtype=object)
+        else:
+            external = np.concatenate([[-1], np.asarray(uniques)]).astype(np.int64)
+        return cls(external), codes.astype(np.int64) + 1
+
     @property
     def n_items(self) -> int:
         """Number of real items (PAD not counted)."""
@@ -65,11 +79,47 @@ def user_keys(users: pd.Series | np.ndarray) -> np.ndarray:
     return sorted_codes(values)[0]
 
 
+def _bits(n: int) -> int:
+    """Bits needed for the values 0 .. n."""
+    return max(int(n).bit_length(), 0)
+
+
+def user_time_order(keys: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """``np.lexsort((times, keys))``: positions ordered by key, then time, ties in input order
+    (int64, shape (n,)); ``keys`` and ``times`` are int64 arrays of one length.
+
+    When key, time and position fit in 63 bits together (KION: 21 + 8 + 23, times counted in
+    their common step, e.g. days), one ``np.sort`` of the packed values replaces the lexsort:
+    several times faster on millions of rows, and numpy releases the GIL while it sorts.
+    """
+    n = len(keys)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.int64)
+    times = np.asarray(times, dtype=np.int64)
+    k_low, k_high = int(keys.min()), int(keys.max())
+    t_low, t_high = int(times.min()), int(times.max())
+    if t_low == np.iinfo(np.int64).min:  # NaT: leave it to lexsort
+        return np.lexsort((times, keys))
+    t_rel = times - t_low
+    step = int(np.gcd.reduce(t_rel)) if t_high > t_low else 1
+    step = step or 1
+    key_bits, time_bits, pos_bits = _bits(k_high - k_low), _bits((t_high - t_low) // step), _bits(n - 1)
+    if key_bits + time_bits + pos_bits > 63:
+        return np.lexsort((times, keys))
+    packed = (keys - k_low) << (time_bits + pos_bits)
+    packed |= (t_rel // step if step > 1 else t_rel) << pos_bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << pos_bits) - 1
+    return packed
+
+
 def sort_by_user_time(interactions: pd.DataFrame) -> np.ndarray:
     """Row order grouping users together (in id order), each user's rows by datetime
     (stable: ties keep file order)."""
     times = interactions["datetime"].to_numpy().view(np.int64)
-    return np.lexsort((times, user_keys(interactions["user_id"])))
+    return user_time_order(user_keys(interactions["user_id"]), times)
 
 
 def _group_bounds(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,42 +146,55 @@ class TrainingSequences:
         return int(self.x.shape[0])
 
 
+def _filled_zeros(shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """Zeros written out front to back: the scattered writes that follow then hit memory that
+    is already mapped (``np.zeros`` maps pages lazily, one fault per scattered first touch:
+    several times slower on hundreds of megabytes)."""
+    out = np.empty(shape, dtype=dtype)
+    out.fill(0)
+    return out
+
+
 def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) -> TrainingSequences:
     """Notebook preprocessing: users with < 2 interactions dropped, last maxlen+1 items kept,
-    input = s[:-1], target = s[1:], weights aligned with targets, left padding with PAD."""
-    keys = user_keys(interactions["user_id"])
-    order = np.lexsort((interactions["datetime"].to_numpy().view(np.int64), keys))
-    users = interactions["user_id"].to_numpy()[order]
-    items = interactions["item_id"].to_numpy()[order]
-    weights = interactions["weight"].to_numpy(dtype=np.float32)[order]
+    input = s[:-1], target = s[1:], weights aligned with targets, left padding with PAD.
 
+    Vectorised over all rows (a few seconds for KION's 5M on two cores): one packed sort
+    (``user_time_order``), one factorize for the item map, flat scatters into x, y and w.
+    """
+    keys = user_keys(interactions["user_id"])
+    order = user_time_order(keys, interactions["datetime"].to_numpy().view(np.int64))
     starts, lengths = _group_bounds(keys[order])
     keep_user = lengths >= 2
     starts, lengths = starts[keep_user], lengths[keep_user]
     kept = np.minimum(lengths, session_maxlen + 1)
     first = starts + lengths - kept  # first kept row of each user
     n = len(starts)
-    # rows of each kept session, flattened
+    # rows of each kept session, flattened (positions in ``order``)
     seq_of_row = np.repeat(np.arange(n), kept)
     offset_in_seq = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-    rows = first[seq_of_row] + offset_in_seq
+    source = order[first[seq_of_row] + offset_in_seq]  # row of the frame
 
-    item_map = ItemIdMap.from_ids(items[rows])
-    internal = item_map.to_internal(items[rows])
-    row_weights = weights[rows]
+    item_map, internal = ItemIdMap.factorize(interactions["item_id"].to_numpy()[source])
+    row_weights = interactions["weight"].to_numpy(dtype=np.float32)[source]
+    users = interactions["user_id"].to_numpy()[order[starts]]
 
-    x = np.zeros((n, session_maxlen), dtype=np.int64)
-    y = np.zeros((n, session_maxlen), dtype=np.int64)
-    w = np.zeros((n, session_maxlen), dtype=np.float32)
-    # element j of a session of length k (0 <= j < k) sits at column maxlen - k + j in the
-    # (maxlen + 1)-wide session; x drops its first column, y is shifted by one.
-    col = session_maxlen - kept[seq_of_row] + 1 + offset_in_seq  # column in a maxlen+1 wide row
-    is_input = offset_in_seq < kept[seq_of_row] - 1
-    is_target = offset_in_seq >= 1
-    x[seq_of_row[is_input], col[is_input]] = internal[is_input]
-    y[seq_of_row[is_target], col[is_target] - 1] = internal[is_target]
-    w[seq_of_row[is_target], col[is_target] - 1] = row_weights[is_target]
-    return TrainingSequences(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), users[starts], item_map)
+    x = _filled_zeros((n, session_maxlen), np.int64)
+    y = _filled_zeros((n, session_maxlen), np.int64)
+    w = _filled_zeros((n, session_maxlen), np.float32)
+    # element j of a session of length k (0 <= j < k): x holds elements 0 .. k-2 and y
+    # elements 1 .. k-1, both right-aligned, so input j and target j + 1 share the flat
+    # position row * maxlen + maxlen - k + 1 + j.
+    last = np.cumsum(kept) - 1  # each session's last element
+    is_input = np.ones(len(source), dtype=bool)
+    is_input[last] = False
+    is_target = np.ones(len(source), dtype=bool)
+    is_target[last - kept + 1] = False
+    pos = (seq_of_row * session_maxlen + (session_maxlen + 1) - np.repeat(kept, kept) + offset_in_seq)[is_input]
+    x.reshape(-1)[pos] = internal[is_input]
+    y.reshape(-1)[pos] = internal[is_target]
+    w.reshape(-1)[pos] = row_weights[is_target]
+    return TrainingSequences(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), users, item_map)
 
 
 @dataclass
@@ -148,7 +211,7 @@ class UserHistories:
     @classmethod
     def from_interactions(cls, interactions: pd.DataFrame) -> "UserHistories":
         keys = user_keys(interactions["user_id"])
-        order = np.lexsort((interactions["datetime"].to_numpy().view(np.int64), keys))
+        order = user_time_order(keys, interactions["datetime"].to_numpy().view(np.int64))
         users = as_id_array(interactions["user_id"].to_numpy())
         starts, lengths = _group_bounds(keys[order])
         return cls(

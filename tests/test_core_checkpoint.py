@@ -114,3 +114,13 @@ def test_gpu_saved_weights_load_on_cpu(model, tmp_path, monkeypatch):
 def test_saving_into_a_missing_folder_is_a_clear_error(model, tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         save_checkpoint(model, tmp_path / "nope" / "m.pt")
+
+
+def test_unreadable_checkpoints_never_suggest_running_code_from_the_file(tmp_path):
+    corrupt = tmp_path / "flip.pt"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(corrupt)
+    assert "weights_only" not in str(info.value) and "truncated, corrupt or another kind of file" in str(info.value)
+    with pytest.raises(CheckpointError, match="is a folder, not a checkpoint file"):
+        load_checkpoint(tmp_path)

@@ -85,3 +85,12 @@ def test_cli_recommend_warns_about_other_data(tmp_path, capsys):
     assert main(["recommend", str(model_path), "--data", str(other), "--user", str(user), "--skip-unknown"]) == 0
     err = capsys.readouterr().err
     assert "warning: The data differs" in err or "warning: This data does not match" in err
+
+
+def test_an_item_only_a_one_interaction_user_has_is_not_a_mismatch(model_and_data):
+    model, df = model_and_data
+    lone = pd.DataFrame({"user_id": [999_999], "item_id": [777_777], "datetime": [pd.Timestamp("2021-05-01")],
+                         "weight": np.float32([1.0])})
+    data = pd.concat([df, lone], ignore_index=True)
+    old = dataclasses.replace(model, data_fingerprint="")  # catalog check only
+    assert check_data_match(old, filter_for_model(old, data).interactions).ok
