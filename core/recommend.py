@@ -58,7 +58,7 @@ class Recommender:
         pos = self.histories.positions_of(users_arr)
         missing = np.flatnonzero(pos < 0)
         if len(missing):
-            raise UnknownUserError(f"User {users_arr[missing[0]]} is not in the data: no interactions after filtering.")
+            raise UnknownUserError(_unknown_users_message(users_arr[missing]))
         return pos
 
     def _encode(self, positions: np.ndarray) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
@@ -107,7 +107,7 @@ class Recommender:
             frame.attrs["skipped_users"] = given[~ok].tolist()
             return frame
         if not valid.all():
-            raise UnknownUserError(f"User {given[np.flatnonzero(~valid)[0]]} is not in the data: no interactions after filtering.")
+            raise UnknownUserError(_unknown_users_message(given[~valid]))
         return self._recommend(users, k, filter_viewed)
 
     def _recommend(self, users: np.ndarray, k: int, filter_viewed: bool) -> pd.DataFrame:
@@ -247,3 +247,12 @@ def recommender_for(model: TrainedModel, interactions: pd.DataFrame, device: str
 
     filtered = filter_for_model(model, interactions).interactions
     return Recommender(model, UserHistories.from_interactions(filtered), device=device)
+
+
+def _unknown_users_message(unknown: np.ndarray) -> str:
+    """'User 5 is not in the data...' or 'Users 5, 7 and 2 more are not in the data...' (distinct, in order)."""
+    names = list(dict.fromkeys(np.asarray(unknown).tolist()))
+    if len(names) == 1:
+        return f"User {names[0]} is not in the data: no interactions after filtering."
+    shown = ", ".join(map(str, names[:5])) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"Users {shown} are not in the data: no interactions after filtering."

@@ -131,10 +131,10 @@ def test_recommend_skip_unknown_lists_the_skipped_users(trained):
 def test_one_unknown_user_names_skip_unknown(trained):
     folder, model = trained[0], trained[1]
     user = pd.read_csv(folder / "interactions.csv")["user_id"].iloc[0]
-    code, _, err = run("recommend", str(model), "--data", str(folder), "--user", str(user), "987654321")
+    code, _, err = run("recommend", str(model), "--data", str(folder), "--user", str(user), "987654321", "987654322")
     assert code == 2
     err = err.strip().splitlines()
-    assert len(err) == 1 and "987654321" in err[0] and "--skip-unknown" in err[0]
+    assert len(err) == 1 and "Users 987654321, 987654322 are not in the data" in err[0] and "--skip-unknown" in err[0]
 
 
 def test_users_file_is_read_once(trained, tmp_path, monkeypatch):
