@@ -2,7 +2,7 @@
 
 Sub-packages, each importing only the ones below it (import-linter contracts in pyproject.toml):
 ``app`` (the main window) -> ``pages`` (one thin module per page) -> ``widgets`` (forms, plots,
-table models, dialogs) -> ``services`` (non-widget Qt objects: state, workers, training,
+table models, dialogs) -> ``services`` (non-widget Qt objects: state, workers, training, continued runs, sweeps,
 run history, settings, theme) -> ``logic`` (Qt-free view logic).
 """
 

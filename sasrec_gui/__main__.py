@@ -42,13 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
-    """The QApplication with names (for QSettings), style sheet and a readable default font."""
+    """The QApplication with names (for QSettings) and the Fusion style. The style sheet is not
+    set here: the main window puts it on its root widgets (``services.styling``), which keeps a
+    theme toggle from re-polishing every widget at once."""
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationVersion(__version__)
     app.setStyle("Fusion")
-    app.setStyleSheet(load_style_sheet())
     return app  # type: ignore[return-value]
 
 

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.experiment import Holdout
+from core.experiment import Experiment, Holdout
 from core.load import LoadOptions
 from core.train import FitResult, TrainedModel, fit
 
 from . import APP_NAME, PAGE_TITLES, PAGES, __version__
+from .logic.reports import REPORT_FILTER, ReportWritten, report_file_name, with_html_suffix
+from .logic.threads import use_interface_threads, use_worker_threads
 from .pages.attention_page import AttentionPage
 from .pages.compare_page import ComparePage
 from .pages.data_page import DataPage
@@ -41,23 +43,31 @@ from .pages.recommend_page import RecommendPage
 from .pages.runs_page import RunsPage
 from .pages.similar_page import SimilarPage
 from .pages.train_page import TrainPage
+from .services.continue_controller import ContinueController
 from .services.controller import Controller
+from .services.report_writer import ReportWriter
 from .services.run_history import RunHistory
 from .services.settings import Settings
 from .services.state import AppState
+from .services.sweep_controller import SweepController
 from .services.training_controller import TrainingController
 from .services.training_session import TrainingSession
 from .services.view_modes import ViewModes
-from .services.workers import TaskRunner, worker_warnings
+from .services.workers import TaskRunner, set_thread_setup, worker_warnings
 from .widgets.chart_export import install_png_export
+from .widgets.common import ElidedLabel
+from .widgets.continue_dialog import ContinueDialog
 from .widgets.dialogs import show_error
 from .widgets.load_dialog import LoadDialog
+from .widgets.sweep_dialog import SweepDialog
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 #: Files that belong to a KION or MovieLens folder: dropping one opens its folder.
 DATASET_FILES = ("interactions.csv", "items_en.csv", "users_en.csv", "items.csv", "users.csv", "ratings.csv",
                  "movies.csv", "u.data", "u.item", "ratings.dat", "movies.dat")
 CHECKPOINT_FILTER = "SASRec Studio checkpoints (*.pt *.pth *.ckpt);;All files (*)"
+#: The widest the status bar's data and model fields get (longer text ends in "…", whole in the tooltip).
+STATUS_FIELD_MAX_PX = 380
 #: Background-job warnings listed in the status bar's warning tooltip (the latest ones).
 WARNINGS_SHOWN = 10
 
@@ -83,12 +93,20 @@ class MainWindow(QMainWindow):
         self.last_error = ""
         self._shut_down = False
 
+        # one torch thread here (single forward passes: milliseconds, not half a second of two
+        # threads fighting for the cores); background jobs set their own (logic.threads)
+        use_interface_threads()
+        set_thread_setup(use_worker_threads)
         self.state = AppState(self)
         self.runner = TaskRunner(self)
         self.load_dialog: LoadDialog | None = None  # the open "Open data with options" dialog
         self.controller = Controller(self.state, self.runner, self)
         self.run_history = RunHistory(self)
         self.training = TrainingController(self.state, self.run_history, TrainingSession(self, fit_fn), self)
+        self.continuation = ContinueController(self.state, self.training, self.controller, self.run_history, self)
+        self.sweeps = SweepController(self.run_history, self)
+        self.continue_dialog: ContinueDialog | None = None
+        self.sweep_dialog: SweepDialog | None = None
         self.data_page = DataPage(self.state, self.controller)
         self.train_page = TrainPage(self.state, self.training)
         self.recommend_page = RecommendPage(self.state, self.runner)
@@ -97,6 +115,7 @@ class MainWindow(QMainWindow):
         self.attention_page = AttentionPage(self.state)
         self.embedding_page = EmbeddingPage(self.state, self.runner)
         self.runs_page = RunsPage(self.state, self.controller, self.run_history)
+        self.report_writer = ReportWriter(self.run_history.store, self)  # File → Save report…, the Runs page's button
         self.pages: dict[str, QWidget] = {
             "data": self.data_page,
             "training": self.train_page,
@@ -111,6 +130,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self._register_style_roots()
         self.resize(QSize(1360, 860))
         self._restore_settings()
         install_png_export(self)  # "Save chart as PNG…" on every chart, also on charts made later
@@ -119,6 +139,14 @@ class MainWindow(QMainWindow):
             self.controller.warm_up()
 
     # -- construction -----------------------------------------------------------------------
+    def _register_style_roots(self) -> None:
+        """The widgets that carry the theme's style sheet (``ViewModes.add_root``): the sidebar,
+        the banner, the menus, the status bar and each page, so that a theme or presentation
+        toggle restyles the page on screen at once and the other pages after it."""
+        for root in (self.sidebar.parentWidget(), self.data_banner, self.menuBar(), self.recent_menu,
+                     self.statusBar(), *self.pages.values()):
+            self.view_modes.add_root(root)
+
     def _build_central(self) -> None:
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
@@ -186,6 +214,8 @@ class MainWindow(QMainWindow):
                                                    "Save the current model")
         self.export_action = self._action("&Export recommendations as CSV…", self.choose_export, "Ctrl+E",
                                           "Write the shown recommendations to a CSV file")
+        self.report_action = self._action("Save &report…", self.choose_report, "Ctrl+R",
+                                          "Write one HTML file to send about the runs selected on the Runs page (or the latest run)")
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         for item in (self.open_folder_action, self.open_file_action, self.open_with_options_action, self.open_demo_action):
             file_menu.addAction(item)
@@ -195,6 +225,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.save_checkpoint_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.report_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.save_checkpoint_action.setEnabled(False)
@@ -210,8 +241,15 @@ class MainWindow(QMainWindow):
         train_menu = bar.addMenu("&Training")
         self.train_action = self._action("&Train", self.start_training, "F5", "Train with the current settings")
         self.stop_action = self._action("&Stop", self.training.stop, "Shift+F5", "Stop after the current batch")
+        self.continue_action = self._action("&Continue training…", self.continue_current_model, None,
+                                            "Train the current model for more epochs (its curves go on)")
+        self.sweep_action = self._action("S&weep…", self.open_sweep_dialog, None,
+                                         "Train many settings one after another and compare them on the Runs page")
         train_menu.addAction(self.train_action)
         train_menu.addAction(self.stop_action)
+        train_menu.addSeparator()
+        train_menu.addAction(self.continue_action)
+        train_menu.addAction(self.sweep_action)
         self.stop_action.setEnabled(False)
 
         help_menu = bar.addMenu("&Help")
@@ -229,8 +267,10 @@ class MainWindow(QMainWindow):
         policy.setRetainSizeWhenHidden(True)  # showing it must not resize the window (a full redraw of every plot)
         self.busy.setSizePolicy(policy)
         self.busy.hide()
-        self.data_status = QLabel("No data")
-        self.model_status = QLabel("No model")
+        self.data_status = ElidedLabel("No data")  # may shrink ("…", tooltip): never widens the window
+        self.model_status = ElidedLabel("No model")
+        for label in (self.data_status, self.model_status):  # room for the status messages
+            label.setMaximumWidth(STATUS_FIELD_MAX_PX)
         self.warning_status = QLabel()  # "⚠ N warnings"; its tooltip lists them (show_warning)
         self.warning_status.setObjectName("warningStatus")
         self.warning_status.hide()
@@ -260,8 +300,24 @@ class MainWindow(QMainWindow):
         self.runs_page.message.connect(self.set_status)
         self.runs_page.page_requested.connect(self.show_page)
         self.runs_page.settings_chosen.connect(self.use_run_settings)
+        self.runs_page.continue_requested.connect(self.continue_run)
+        self.continuation.message.connect(self.set_status)
+        self.continuation.error.connect(self.show_error)
+        self.continuation.started.connect(lambda _plan: self.show_page("training"))
+        self.sweeps.warning.connect(lambda text: self.show_warning("sweep", text))
+        self.training.busy_elsewhere = lambda: "A sweep is running: stop it or wait for it to train." if self.sweeps.running else ""
+        self.sweeps.running_changed.connect(lambda _running: self.train_page.update_enabled())
         self.recommend_page.user_shown.connect(self.compare_page.follow_user)  # they follow its user
         self.recommend_page.user_shown.connect(self.attention_page.follow_user)
+        self.recommend_page.session_shown.connect(self.attention_page.follow_session)  # and its what-if session
+        self.runs_page.report_requested.connect(self.choose_report)
+        r = self.report_writer
+        r.progress.connect(lambda text: self.set_status(f"Writing the report: {text} …"))
+        r.written.connect(self._report_written)
+        r.failed.connect(lambda exc, path: self.show_error(exc, f"Could not write the report '{path}'."))
+        r.failed.connect(lambda _exc, path: self.set_status(f"The report '{path}' was not written."))
+        r.busy_changed.connect(lambda _busy: self._update_busy())
+        t.ended.connect(self._run_ended)
         self.recommend_page.item_activated.connect(self.show_similar)
         self.compare_page.item_activated.connect(self.show_similar)
         self.embedding_page.item_activated.connect(self.show_similar)
@@ -299,6 +355,68 @@ class MainWindow(QMainWindow):
         if filter_config:
             self.data_page.filters.set_values(filter_config)
 
+    # -- continuing and sweeping ------------------------------------------------------------
+    def continue_run(self, checkpoint: str, run_id: int) -> ContinueDialog:
+        """Ask how many more epochs (and which learning rate) to train run ``run_id``'s model."""
+        from .logic.continue_training import describe_checkpoint
+
+        view = self.runs_page.snapshot.runs.get(run_id) if self.runs_page.snapshot else None
+        record = view.record if view is not None else None
+        lr = float(record.config.get("lr", 0.001)) if record is not None else 0.001
+        epochs = len(record.history.get("epoch_losses") or []) if record is not None else 0
+        text = describe_checkpoint(epochs, record.kept_epoch if record is not None else epochs, lr, run_id)
+        return self._ask_continue(checkpoint, f"Continue run {run_id}", text, lr)
+
+    def continue_current_model(self) -> ContinueDialog | None:
+        """Continue the current model (Training menu): it must have been saved or opened from a file."""
+        from .logic.continue_training import describe_checkpoint
+
+        model, path = self.state.model, self.continuation.current_checkpoint()
+        if model is None:
+            self.set_status("Train a model or open a checkpoint first: then it can be continued.")
+            return None
+        if not path:
+            self.set_status("The current model has no saved checkpoint yet (a trained run's is saved once it is recorded; "
+                            "or save it with File → Save checkpoint… and open that).")
+            return None
+        text = describe_checkpoint(model.epochs_done, model.kept_epoch, model.config.lr)
+        return self._ask_continue(path, f"Continue {Path(path).name}", text, model.config.lr)
+
+    def _ask_continue(self, checkpoint: str, title: str, text: str, lr: float) -> ContinueDialog:
+        if self.continue_dialog is not None:
+            self.continue_dialog.close()
+        dialog = ContinueDialog(title, text, lr, parent=self)
+        dialog.chosen.connect(lambda epochs, new_lr: self.continuation.start(checkpoint, epochs, new_lr))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.destroyed.connect(lambda _obj=None: setattr(self, "continue_dialog", None))
+        self.continue_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_sweep_dialog(self) -> SweepDialog:
+        """Show the sweep dialog (one, kept while the window lives: it follows a running sweep)."""
+        if self.sweep_dialog is None:
+            config = self.train_page.form.config()
+            self.sweep_dialog = SweepDialog(
+                self.sweeps, self._sweep_base, self.train_page.validation.holdout(),
+                f"Now: {config.epochs} epoch(s) per trial, batch {config.batch_size}, on the filtered data.", self,
+            )
+        self.sweep_dialog.show()
+        self.sweep_dialog.raise_()
+        return self.sweep_dialog
+
+    def _sweep_base(self, holdout: Holdout) -> tuple[Experiment, object] | str:
+        """The experiment every trial starts from (the Training page's settings, the filtered
+        data, ``holdout``) and the filtered interactions, or why a sweep cannot start."""
+        if self.training.running:
+            return "A model is training: wait for it to end, or stop it, before sweeping."
+        reason = self.training.blocking_reason(self.train_page.form.errors())
+        filtered, loaded = self.state.filtered, self.state.loaded
+        if reason or filtered is None or loaded is None:
+            return reason or "Open data first."
+        config = self.train_page.form.config()
+        return Experiment(config, filtered.config, holdout, loaded.folder, loaded.data.format), filtered.result.interactions
+
     def _training_running(self, running: bool) -> None:
         self.stop_action.setEnabled(running)
         self.train_action.setEnabled(not running)
@@ -319,7 +437,7 @@ class MainWindow(QMainWindow):
         self.warning_status.show()
 
     def _update_busy(self) -> None:
-        self.busy.setVisible(self.runner.is_busy() or self.training.running)
+        self.busy.setVisible(self.runner.is_busy() or self.training.running or self.report_writer.busy)
 
     def _data_changed(self) -> None:
         loaded, filtered = self.state.loaded, self.state.filtered
@@ -392,6 +510,7 @@ class MainWindow(QMainWindow):
         if self.load_dialog is not None:
             self.load_dialog.close()
         dialog = LoadDialog(path, problem, options, self)
+        self.view_modes.add_root(dialog)
         dialog.chosen.connect(lambda p, o: self.open_folder(p, o))
         dialog.finished.connect(dialog.deleteLater)
         self.load_dialog = dialog
@@ -442,6 +561,41 @@ class MainWindow(QMainWindow):
 
     def _checkpoint_opened(self, model: TrainedModel, extra: dict, path: str) -> None:
         self.train_page.show_checkpoint(model)
+        self.compare_page.set_model_holdout(model, Holdout.from_dict(extra.get("holdout")))
+
+    def _run_ended(self, end: object) -> None:
+        """A run ended: the beyond-accuracy box learns the hold-out its model was trained with."""
+        outcome = getattr(end, "outcome", None)
+        if outcome is not None and outcome.result.model is not None:
+            self.compare_page.set_model_holdout(outcome.result.model, outcome.holdout)
+
+    # -- reports ----------------------------------------------------------------------------
+    def choose_report(self, run_ids: list[int] | None = None) -> bool:
+        """Ask for a file name and write the HTML report of ``run_ids`` (default: the runs
+        selected on the Runs page, else the latest run) in the background."""
+        ids = list(run_ids) if run_ids else self.runs_page.selected_ids()
+        if self.report_writer.busy:
+            self.set_status("A report is being written: wait for it to finish.")
+            return False
+        start = os.path.join(self.settings.last_dir("report"), report_file_name(ids))
+        path, _ = QFileDialog.getSaveFileName(self, "Save report", start, REPORT_FILTER)
+        if not path:
+            return False
+        return self.save_report(ids, with_html_suffix(path))
+
+    def save_report(self, run_ids: list[int], path: str | os.PathLike) -> bool:
+        """Write the report of ``run_ids`` (none: the latest run) to ``path`` in a worker; errors
+        arrive in the error dialog. False when a report is being written already."""
+        path = str(path)
+        if not self.report_writer.start(run_ids, path):
+            self.set_status("A report is being written: wait for it to finish.")
+            return False
+        self.settings.set_last_dir("report", str(Path(path).parent))
+        self.set_status(f"Writing the report to {path} …")
+        return True
+
+    def _report_written(self, written: ReportWritten) -> None:
+        self.set_status(written.message())
 
     def choose_save_checkpoint(self) -> None:
         if self.state.model is None:
@@ -462,7 +616,9 @@ class MainWindow(QMainWindow):
         if self.recommend_page.recommendations() is None:
             self.set_status("Show a user's recommendations first.")
             return
-        start = os.path.join(self.settings.last_dir("export"), f"recommendations_user_{self.recommend_page.current_user}.csv")
+        page = self.recommend_page
+        name = "recommendations_what_if.csv" if page.what_if_mode else f"recommendations_user_{page.current_user}.csv"
+        start = os.path.join(self.settings.last_dir("export"), name)
         path, _ = QFileDialog.getSaveFileName(self, "Export recommendations", start, "CSV files (*.csv);;All files (*)")
         if path:
             self.export_recommendations(path)
@@ -548,7 +704,10 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.sweeps.shutdown()
+        self.continuation.wait()
         self.train_page.shutdown()
+        self.report_writer.wait()
         self.runner.wait_all()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -3,8 +3,9 @@
 ``python -m sasrec_gui.screenshots [--out docs] [--only NAME,…]`` opens the embedded demo
 dataset, trains a small model, shows a user's recommendations and an item's neighbours, and
 saves ``screenshot-{data,training,recommendations,similar}.png`` plus the stakeholder views:
-``screenshot-{profile,why,item-card,side-by-side,attention,embedding,dark,runs}.png``. It uses
-throw-away settings and a temporary demo folder, never the user's own.
+``screenshot-{profile,why,item-card,what-if,side-by-side,beyond,attention,embedding,dark,runs}.png``
+and the experiment loop: ``screenshot-{early-stopping,sweep,parallel-coordinates,settings-scatter}.png``.
+It uses throw-away settings and a temporary demo folder, never the user's own.
 """
 from __future__ import annotations
 
@@ -16,13 +17,21 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QApplication, QWidget
 
 from core.ids import id_value
 
+from .logic.sweep_job import ParamRow as SweepRow
+
 PAGES = ("data", "training", "recommendations", "similar")
 #: Every screenshot, in the order they are taken.
-SHOTS = (*PAGES, "profile", "why", "item-card", "side-by-side", "attention", "embedding", "dark", "runs")
+#: The experiment loop's shots: an early-stopped run, a sweep and the Runs page's views of it.
+EXPERIMENT_SHOTS = ("early-stopping", "sweep", "parallel-coordinates", "settings-scatter")
+SHOTS = (*PAGES, "profile", "why", "item-card", "what-if", "side-by-side", "beyond", "attention", "embedding", "dark", "runs",
+         *EXPERIMENT_SHOTS)
+#: Words of demo titles the what-if shot searches for, adding the first match of each.
+WHAT_IF_SEARCHES = ("Island", "Vienna")
 SCREENSHOT_CONFIG = {
     "n_factors": 64,
     "n_blocks": 2,
@@ -79,7 +88,7 @@ def take_screenshots(
     out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
 
-    def shot(page: str, name: str | None = None) -> None:
+    def shot(page: str, name: str | None = None, overlay: QWidget | None = None) -> None:
         name = name or page
         if name not in wanted:
             return
@@ -88,7 +97,17 @@ def take_screenshots(
         wait_until(lambda: not window.runner.is_busy())
         settle(0.2)
         path = out / f"screenshot-{name}.png"
-        if not window.grab().save(str(path)):
+        image = window.grab()
+        if overlay is not None:  # a dialog over the window, centred, as it shows on screen
+            painter = QPainter(image)
+            top = overlay.grab()
+            x, y = (image.width() - top.width()) // 2, (image.height() - top.height()) // 2
+            painter.fillRect(x + 6, y + 6, top.width(), top.height(), QColor(0, 0, 0, 60))  # a shadow
+            painter.drawPixmap(x, y, top)
+            painter.setPen(QColor("#7b8794"))
+            painter.drawRect(x, y, top.width() - 1, top.height() - 1)
+            painter.end()
+        if not image.save(str(path)):
             raise OSError(f"could not save {path}")
         saved.append(path)
         print(f"saved {path}", file=sys.stderr)
@@ -126,6 +145,8 @@ def take_screenshots(
     _stakeholder_shots(window, user, shot)
     if "runs" in wanted:
         _runs_shot(window, epochs, shot)
+    if wanted & set(EXPERIMENT_SHOTS):
+        _experiment_shots(window, shot)
     window.close()
     return saved
 
@@ -154,11 +175,32 @@ def _stakeholder_shots(window, user: int, shot: Callable[..., None]) -> None:  #
     page.body_splitter.setSizes([300, 420])
     page.details.setCurrentWidget(page.why)
 
+    # a what-if session: the user's last three items plus two found by title, the top one explained
+    recommender = window.state.recommender
+    page.show_what_if([id_value(i) for i in recommender.known_items(user)[-3:]])
+    editor = page.session_editor
+    for word in WHAT_IF_SEARCHES:
+        if len(editor.search(word)):
+            editor.add_match(0)
+    page.recommend_session_now()
+    wait_until(lambda: page.what_if is not None and page.what_if.items == editor.items())
+    wait_until(lambda: page.why.explanation is not None and not window.runner.is_busy("why"))
+    page.body_splitter.setSizes([390, 330])
+    shot("recommendations", "what-if")
+    page.body_splitter.setSizes([300, 420])
+    page.show_user(user)
+
+    compare = window.compare_page
     window.show_page("compare")
-    window.compare_page.show_user(user)
-    wait_until(lambda: window.compare_page.popular is not None)
-    window.compare_page.sasrec_view.selectRow(0)
+    compare.show_user(user)
+    wait_until(lambda: compare.popular is not None)
+    compare.sasrec_view.selectRow(0)
     shot("compare", "side-by-side")
+    sizes = compare.body_splitter.sizes()
+    compare.body_splitter.setSizes([250, sum(sizes) - 250])
+    wait_until(lambda: compare.beyond.result is not None, timeout=600)
+    shot("compare", "beyond")
+    compare.body_splitter.setSizes(sizes)
 
     window.show_page("attention")
     window.attention_page.show_user(user)
@@ -203,6 +245,53 @@ def _runs_shot(window, epochs: int, shot: Callable[..., None]) -> None:  # noqa:
     runs.select_runs([runs.table_model.run_id(r) for r in range(runs.table_model.rowCount())][:2])
     settle(0.8)
     shot("runs")
+
+
+def _experiment_shots(window, shot: Callable[..., None]) -> None:  # noqa: ANN001 - MainWindow
+    """A run stopped early (its best epoch kept and marked, the validation loss beside the
+    training loss), a sweep in its dialog, and the sweep's runs as parallel coordinates and
+    as a scatter of the learning rate against NDCG@10."""
+    page = window.train_page
+    window.show_page("training")
+    page.form.set_config({**SCREENSHOT_CONFIG, "epochs": 40, "lr": 0.004})
+    page.validation.set_values({"holdout": "last", "validate_every": 1, "k": 10, "early_stopping": 2, "monitor": "loss"})
+    ended: list[str] = []
+    page.session.ended.connect(lambda kind, _payload: ended.append(kind))
+    if not page.start_training():
+        raise RuntimeError(page.blocking_reason())
+    wait_until(lambda: bool(ended), timeout=3600)
+    wait_until(lambda: page.evaluation is not None and not page.run_history.is_busy())
+    settle(0.8)
+    shot("training", "early-stopping")
+
+    page.form.set_config({**SCREENSHOT_CONFIG, "epochs": 8, "n_blocks": 1})
+    dialog = window.open_sweep_dialog()
+    dialog.set_rows([SweepRow("lr", "values", "0.001,0.003,0.01"), SweepRow("n_factors", "values", "32,64")])
+    dialog.patience.setValue(2)
+    dialog.monitor.setCurrentIndex(dialog.monitor.findData("ndcg"))
+    finished: list[object] = []
+    window.sweeps.finished.connect(finished.append)
+    window.sweeps.failed.connect(finished.append)
+    if not dialog.start():
+        raise RuntimeError(dialog.error.text())
+    wait_until(lambda: bool(finished), timeout=3600)
+    runs = window.runs_page
+    sweep_id = window.sweeps.sweep_id
+    window.show_page("runs")
+    wait_until(lambda: not runs.history.is_busy() and runs.set_sweep_filter(sweep_id))
+    settle(0.6)
+    shot("runs", "sweep", overlay=dialog)
+    dialog.hide()
+    best = finished[0].best if hasattr(finished[0], "best") else None
+    if best is not None and best.run_id is not None:
+        runs.select_runs([best.run_id])
+    runs.insights.setCurrentWidget(runs.insights.parallel)
+    settle(0.8)
+    shot("runs", "parallel-coordinates")
+    runs.insights.setCurrentWidget(runs.insights.scatter)
+    runs.insights.scatter.set_setting("lr")
+    settle(0.8)
+    shot("runs", "settings-scatter")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -88,16 +88,13 @@ def make_window(qtbot, gui_settings, dialogs):  # noqa: ANN001, ANN201
     from PySide6.QtWidgets import QApplication
 
     from sasrec_gui import ORG_NAME
-    from sasrec_gui.__main__ import load_style_sheet
     from sasrec_gui.app import MainWindow
 
     app = QApplication.instance()
     app.setOrganizationName(f"{ORG_NAME}Tests")
     app.setApplicationName("SASRec Studio Tests")
-    style = load_style_sheet()
-    if app.styleSheet() != style:  # re-applying a style sheet re-polishes every widget
+    if app.style().name().lower() != "fusion":  # the window styles its own roots (services.styling)
         app.setStyle("Fusion")
-        app.setStyleSheet(style)
     windows = []
 
     def make(settings=None, **kwargs):  # noqa: ANN001, ANN003, ANN202

@@ -399,12 +399,19 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
 
     window = demo_window
     app = QApplication.instance()
-    light = app.styleSheet()
+    roots = window.view_modes.roots
+    light = roots.sheet
+    assert app.styleSheet() == ""  # the window's roots carry the style sheet, never the application
     assert window.view_modes.theme == "light" and not window.view_modes.dark_action.isChecked()
     loss_figure = window.train_page.loss_plot.figure
     window.view_modes.dark_action.trigger()
     assert window.view_modes.theme == "dark" and theme.current() is theme.DARK
-    assert app.styleSheet() == theme.style_sheet("dark") != light
+    assert roots.sheet == theme.style_sheet("dark") != light
+    shown = window.pages[window.current_page()]
+    assert shown.styleSheet() == roots.sheet  # the page on screen: at once; the rest one per event-loop turn
+    assert roots.pending and shown not in roots.pending  # the other roots: one per event-loop turn after it
+    qtbot.waitUntil(lambda: not roots.pending)
+    assert all(p.styleSheet() == roots.sheet for p in window.pages.values())
     assert app.palette().color(app.palette().ColorRole.Window).name() == "#11171d"
     assert mpl.colors.same_color(mpl.rcParams["figure.facecolor"], theme.DARK.figure)
     assert mpl.colors.same_color(loss_figure.get_facecolor(), theme.DARK.figure)  # charts already shown follow
@@ -419,7 +426,7 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
     window.view_modes.presentation_action.trigger()
     assert window.isFullScreen() and window.view_modes.full_screen_action.isChecked()
     assert theme.font_scale() == theme.PRESENTATION_SCALE
-    assert "font-size: 13pt" in app.styleSheet()  # 10pt * 1.3
+    assert "font-size: 13pt" in window.pages[window.current_page()].styleSheet()  # 10pt * 1.3
     assert window.sidebar.width() == int(theme.SIDEBAR_WIDTH * theme.PRESENTATION_SCALE)
     assert mpl.rcParams["font.size"] == pytest.approx(10.0 * theme.PRESENTATION_SCALE)
     window.view_modes.presentation_action.trigger()
@@ -430,7 +437,8 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
     assert not window.isFullScreen()
 
     window.view_modes.set_theme("light")
-    assert app.styleSheet() == light and mpl.colors.same_color(loss_figure.get_facecolor(), "white")
+    roots.flush()
+    assert all(r.styleSheet() == light for r in roots.roots) and mpl.colors.same_color(loss_figure.get_facecolor(), "white")
     assert mpl.rcParams["font.size"] == pytest.approx(10.0)
 
 

@@ -132,10 +132,13 @@ def test_data_summary() -> None:
 
 
 def test_progress_eta_and_time_format() -> None:
-    p = Progress(epoch=2, epochs=4, step=5, steps_per_epoch=10, elapsed=30.0, sequences_per_sec=100.0, batch_size=20)
+    p = Progress(epoch=2, epochs=4, step=5, steps_per_epoch=10, elapsed=30.0, sequences_per_sec=100.0, batch_size=20,
+                 run_steps=15)
     assert p.done_steps == 15 and p.total_steps == 40 and p.fraction == pytest.approx(15 / 40)
-    assert p.eta == pytest.approx(25 * 20 / 100.0)
-    assert format_seconds(5) == "0:05" and format_seconds(3725) == "1:02:05" and format_seconds(None) == "–"
+    assert p.eta is None  # 15 steps are too few to say
+    p.step, p.run_steps = 15, 25
+    assert p.eta == pytest.approx(15 * 30.0 / 25)  # the run's own pace: 1.2 s a step, 15 steps left
+    assert format_seconds(5) == "5 s" and format_seconds(3725) == "1 h 2 min" and format_seconds(None) == "–"
 
 
 def _report(epoch: int, first: int, n: int, spe: int = 50, epochs: int = 4) -> StepReport:

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from core.explain import attention_contributions, leave_one_out_contributions
+from core.explain import (
+    attention_contributions,
+    leave_one_out_contributions,
+    session_attention_contributions,
+    session_leave_one_out_contributions,
+)
 from core.ids import id_like, id_value
-from core.recommend import Recommender
+from core.recommend import WHAT_IF_USER, Recommender
 from core.sequences import UserHistories
 
 #: Item card rows: (items_en.csv column, label), in display order. Title and original
@@ -209,12 +215,28 @@ def explain_recommendation(recommender: Recommender, user_id: int | str, item_id
     start = time.perf_counter()
     drops = leave_one_out_contributions(recommender, user_id, item_id)
     attention = attention_contributions(recommender, user_id)
+    return _explanation(id_value(user_id), id_value(item_id), drops, attention, start)
+
+
+def explain_session_recommendation(recommender: Recommender, items: Sequence[int | str], item_id: int | str) -> Explanation:
+    """``explain_recommendation`` for a hand-built what-if session (item ids, oldest first;
+    items the model does not know are left out, as ``recommend_session`` does). The
+    explanation's ``user_id`` is ``core.recommend.WHAT_IF_USER``. Raises ``RecommendError``
+    for a session with no known item and ``UnknownItemError`` for an ``item_id`` outside the
+    model's catalog."""
+    start = time.perf_counter()
+    drops = session_leave_one_out_contributions(recommender, items, item_id)
+    attention = session_attention_contributions(recommender, items)
+    return _explanation(WHAT_IF_USER, id_value(item_id), drops, attention, start)
+
+
+def _explanation(user_id: int | str, item_id: int | str, drops: pd.DataFrame, attention: pd.DataFrame, start: float) -> Explanation:
     frame = drops.merge(attention.drop(columns="item_id"), on="position", how="left")
     frame = frame.sort_values(["score_drop", "position"], ascending=[False, False], kind="stable").reset_index(drop=True)
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     frame["recency"] = [recency(p) for p in frame["position"]]
     padding = float(1.0 - attention["attention"].sum()) if len(attention) else 0.0
-    return Explanation(id_value(user_id), id_value(item_id), frame, max(0.0, padding), time.perf_counter() - start)
+    return Explanation(user_id, item_id, frame, max(0.0, padding), time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- popularity

@@ -1,24 +1,60 @@
-"""The popularity baseline for one user, beside SASRec's list (Qt-free; runs in a worker thread)."""
+"""The popularity baseline for one user, beside SASRec's list (Qt-free; runs in a worker thread).
+
+The ranking is ``core.evaluate.popularity`` of the model's own filtered interactions (its user
+histories): items by distinct viewers, most first, ties in order of first appearance. It is
+worked out once per model from the histories' arrays with sorts and bincounts (numpy releases
+the GIL while it sorts, so the interface keeps running), not with a pandas hash of millions of
+(user, item) pairs, which holds the GIL for most of a second at KION size. One user's top-k is
+then a walk down that ranking past the items they have seen: exactly what
+``core.evaluate.popular_recommendations`` gives for that user.
+"""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from core.evaluate import popular_recommendations, popularity
+from core.ids import as_id_array
 from core.recommend import Recommender
+from core.sequences import UserHistories
 
-from .explanations import interactions_of
+#: The histories the viewer counts belong to, and each item's number of viewers (most first).
+PopularityCache = tuple[UserHistories, pd.Series]
 
-#: The recommender's histories as interactions, and each item's number of viewers.
-PopularityCache = tuple[pd.DataFrame, pd.Series]
+
+def viewer_counts(histories: UserHistories) -> pd.Series:
+    """Distinct users per item of ``histories`` (index ``item_id``, values ``count``), most
+    viewers first, ties in the order the items first appear: equal to
+    ``core.evaluate.popularity(explanations.interactions_of(histories))``."""
+    items = as_id_array(histories.item_ids)
+    if not len(items):
+        return pd.Series(np.zeros(0, dtype=np.int64), index=pd.Index(items, name="item_id"), name="count")
+    distinct, first, inverse = np.unique(items, return_index=True, return_inverse=True)
+    n_items = len(distinct)
+    users = np.repeat(np.arange(len(histories.lengths), dtype=np.int64), histories.lengths)
+    pairs = np.unique(users * n_items + inverse.astype(np.int64).ravel())
+    counts = np.bincount(pairs % n_items, minlength=n_items)
+    order = np.lexsort((first, -counts))
+    return pd.Series(counts[order], index=pd.Index(distinct[order], name="item_id"), name="count")
 
 
 def popular_for_user(
     recommender: Recommender, cache: PopularityCache | None, user_id: int | str, k: int, filter_viewed: bool
 ) -> tuple[pd.DataFrame, PopularityCache]:
-    """Worker thread: the popularity top-k of ``user_id`` (user_id, item_id, score, rank) and the
-    (interactions, viewer counts) cache of the recommender's histories (built on the first call)."""
-    if cache is None:
-        train = interactions_of(recommender.histories)
-        cache = (train, popularity(train))
-    train, _counts = cache
-    return popular_recommendations(train, [user_id], k, filter_viewed=filter_viewed), cache
+    """Worker thread: the popularity top-k of ``user_id`` (user_id, item_id, rank; the items the
+    user has seen left out when ``filter_viewed``) and the (histories, viewer counts) cache,
+    built on the first call for these histories."""
+    histories = recommender.histories
+    if cache is None or cache[0] is not histories:
+        cache = (histories, viewer_counts(histories))
+    ranking = cache[1].index.to_numpy()
+    if filter_viewed:
+        seen = as_id_array(histories.items_of(user_id))
+        ranking = ranking[~np.isin(ranking, seen)] if len(seen) else ranking
+    top = ranking[:k]
+    users = as_id_array([user_id])
+    frame = pd.DataFrame({
+        "user_id": np.repeat(users, len(top)),
+        "item_id": top,
+        "rank": np.arange(1, len(top) + 1, dtype=np.int64),
+    })
+    return frame, cache

@@ -4,8 +4,10 @@ Recording: ``PendingRun`` is what the UI thread hands over when a run ends; ``re
 fingerprints the data, saves the model as ``<db folder>/checkpoints/run-<timestamp>.pt`` and
 adds the run with core's pipeline step (``core.experiment.record_run``). Reading: each stored
 run becomes a ``RunView`` (the record without its long per-step losses, plus a smoothed,
-thinned loss curve against epochs) and ``runs_table`` one row per run. Comparing:
-``setting_values``, ``result_values`` and ``differing_fields`` of runs side by side.
+thinned loss curve against epochs) and ``runs_table`` one row per run (core's
+``runs_table``, which ``export_table`` writes as CSV, plus the app's columns). Tags and
+notes: ``annotate_run``. Comparing: ``setting_values``, ``result_values`` and
+``differing_fields`` of runs side by side.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from core.errors import SasrecError
 from core.experiment import STEPS_PER_EPOCH_KEY, VALIDATION_KEY, Holdout, RecordResult
 from core.filters import FilterConfig
 from core.runs import RunRecord, RunStore, RunStoreError
+from core.runs import runs_table as core_runs_table
 from core.train import TrainedModel
 
 from .smoothing import bias_corrected_ema, ema_alpha
@@ -149,40 +152,39 @@ def source_name(source: str) -> str:
 
 
 def runs_table(views: list[RunView]) -> pd.DataFrame:
-    """One row per run: key settings, outcome and final metrics (like ``RunStore.table``)."""
-    rows = []
-    for view in views:
-        r, c = view.record, view.record.config
-        holdout = view.holdout
-        epoch_losses = r.history.get("epoch_losses") or []
-        row: dict[str, Any] = {
-            "id": r.run_id,
-            "when": pd.Timestamp.fromtimestamp(r.created_at).floor("s"),
-            "status": r.status,
-            "data": source_name(r.data_source),
-            "holdout": holdout.describe() if holdout else "none",
-            "epochs": len(epoch_losses),
-            "n_factors": c.get("n_factors"),
-            "n_blocks": c.get("n_blocks"),
-            "n_heads": c.get("n_heads"),
-            "maxlen": c.get("session_maxlen"),
-            "dropout": c.get("dropout_rate"),
-            "lr": c.get("lr"),
-            "batch": c.get("batch_size"),
-            "loss": c.get("loss"),
-            "final_loss": epoch_losses[-1] if epoch_losses else float("nan"),
-        }
-        row.update({k: float(v) for k, v in r.metrics.items() if isinstance(v, (int, float))})
-        row.update({"device": r.device, "seconds": float(r.seconds)})
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    """One row per run: ``core.runs.runs_table`` (what ``python -m core runs`` prints: status,
+    sweep, parent, epochs, best epoch, key settings, last and best-epoch metrics, protocol,
+    tags, note), with the time as a local timestamp, and for the app's table the data
+    source, the hold-out and, for tooltips, the full protocol (``protocol_text``)."""
+    table = export_table(views)
     if table.empty:
         return table
-    metric_cols = [c for c in table.columns if "@" in str(c)]
-    order = {"HR": 0, "NDCG": 1}
-    metric_cols.sort(key=lambda c: (order.get(c.split("@")[0], 2), c))
-    base = [c for c in table.columns if c not in metric_cols and c not in ("device", "seconds")]
-    return table[base + metric_cols + ["device", "seconds"]]
+    extra = pd.DataFrame({
+        "data": [source_name(v.record.data_source) for v in views],
+        "holdout": [v.holdout.describe() if v.holdout else "none" for v in views],
+        "protocol_text": [p.describe() if p is not None else "" for p in (v.record.protocol for v in views)],
+    })
+    table = table.reset_index(drop=True)
+    table["when"] = [pd.Timestamp.fromtimestamp(v.record.created_at).floor("s") for v in views]
+    at = table.columns.get_loc("epochs")
+    for offset, column in enumerate(("data", "holdout")):
+        table.insert(at + offset, column, extra[column])
+    table["protocol_text"] = extra["protocol_text"]
+    return table
+
+
+def export_table(views: list[RunView]) -> pd.DataFrame:
+    """The table ``python -m core runs --csv`` writes for the same runs (``core.runs.runs_table``)."""
+    return core_runs_table([v.record for v in views])
+
+
+def annotate_run(store: RunStore, run_id: int, tags: list[str], note: str) -> tuple[int, list[str], str]:
+    """Replace run ``run_id``'s tags and note (worker thread); returns them as stored.
+
+    Raises ``ConfigError`` (a tag with a comma, not text) or ``RunStoreError``."""
+    stored_tags = store.set_tags(run_id, tags)
+    stored_note = store.set_note(run_id, note)
+    return run_id, stored_tags, stored_note
 
 
 def load_runs(store: RunStore) -> RunsSnapshot:
@@ -257,6 +259,17 @@ def result_values(view: RunView) -> dict[str, Any]:
         "final_loss": epoch_losses[-1] if epoch_losses else None,
     }
     values.update({k: v for k, v in sorted(r.metrics.items())})
+    if r.best_epoch:
+        values["best_epoch"] = r.best_epoch
+        values["kept_epoch"] = r.kept_epoch
+        values.update({f"best_{k}": v for k, v in sorted(r.best_metrics.items())})
+    protocol = r.protocol
+    if protocol is not None:
+        values["protocol"] = protocol.short()
+    if r.parent_run_id is not None:
+        values["parent_run"] = r.parent_run_id
+    if r.sweep_id:
+        values["sweep"] = r.sweep_id
     values.update({"seconds": round(float(r.seconds), 1), "trained_on": r.device})
     return values
 

@@ -43,7 +43,8 @@ def training_job(
     interactions: pd.DataFrame, exp: experiment.Experiment, fit_fn: Callable[..., FitResult] = fit, report_every: float = 0.1
 ) -> Callable[[JobTask], TrainingOutcome]:
     """The worker's job: ``core.experiment.train`` with the task's stop flag and progress reports
-    (``StepReport`` / ``EpochReport``), on all CPU cores but one when it trains on the CPU."""
+    (``StepReport`` / ``EpochReport``, and the validation ``Protocol`` once the hold-out is
+    split), on all CPU cores but one when it trains on the CPU."""
 
     def job(task: JobTask) -> TrainingOutcome:
         previous_threads = torch.get_num_threads()
@@ -52,6 +53,7 @@ def training_job(
         try:
             return experiment.train(
                 interactions, exp, callback=task.report, should_stop=task.should_stop, report_every=report_every, fit_fn=fit_fn,
+                on_protocol=task.report,  # the validation protocol, before the first step
             )
         finally:
             torch.set_num_threads(previous_threads)

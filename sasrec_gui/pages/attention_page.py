@@ -4,6 +4,8 @@ Rows are the session's positions (queries), columns the items they attend to (ke
 oldest first and titled. PAD positions are not shown; since SASRec (like RecTools) does not
 mask padding keys, a row's weights over real items can sum to less than 1, and the caption
 says how much goes to padding. The maps come from one forward pass (core.explain.attention_maps).
+The page follows the user shown on the Recommendations page, or its what-if session
+(``show_session``, core.explain.session_attention_maps).
 """
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 from matplotlib.figure import Figure
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core.errors import RecommendError
-from core.explain import attention_maps
+from core.explain import attention_maps, session_attention_maps
 from core.ids import id_value
 
 from ..logic.explanations import truncate
@@ -48,6 +51,8 @@ class AttentionPage(FollowsUser, QWidget):
         self.items = np.zeros(0, dtype=np.int64)
         self.titles: list[str] = []
         self._pending_user: int | str | None = None
+        self.session: list[int | str] | None = None  # the what-if session shown (None: a user or nothing)
+        self._pending_session: list[int | str] | None = None
         self.image = None
         self.colorbar = None
 
@@ -117,8 +122,15 @@ class AttentionPage(FollowsUser, QWidget):
         self.chart.invalidate()
 
     # -- showing ----------------------------------------------------------------------------
+    def _user_missing(self) -> None:
+        self.current_user = None
+        self.maps, self.items, self.titles = [], np.zeros(0, dtype=np.int64), []
+        self._update_caption()
+        self.chart.invalidate()
+
     def show_user(self, user_id: int | str) -> bool:
         """Show ``user_id``'s attention maps; False (with a message) when it cannot."""
+        self.session = self._pending_session = None
         recommender = self._start_showing(user_id)
         if recommender is None:
             return False
@@ -133,17 +145,70 @@ class AttentionPage(FollowsUser, QWidget):
             self.chart.invalidate()
             return False
         self.current_user = user_id
-        self.maps, self.items = maps, np.asarray(items)
-        titled = self.state.catalog.titled(pd.DataFrame({"item_id": self.items}))
-        self.titles = [str(t) for t in titled["title"]]
-        n_blocks, n_heads = len(maps), maps[0].shape[0]
-        self._fill_combos(n_blocks, n_heads)
+        n_blocks, n_heads = self._set_maps(maps, items)
         total = len(recommender.histories.items_of(user_id))
         cut = f" (the last {len(items)} of {total} known to the model)" if total > len(items) else ""
         self.message.show_message(f"User {user_id}: {len(items)} item(s) in the session{cut}; {n_blocks} block(s), {n_heads} head(s).")
         self._update_caption()
         self.chart.invalidate()
         return True
+
+    def _set_maps(self, maps: list[np.ndarray], items: np.ndarray) -> tuple[int, int]:
+        """Show ``maps`` of the session ``items``; returns (blocks, heads)."""
+        self.maps, self.items = maps, np.asarray(items)
+        titled = self.state.catalog.titled(pd.DataFrame({"item_id": self.items}))
+        self.titles = [str(t) for t in titled["title"]]
+        n_blocks, n_heads = len(maps), maps[0].shape[0]
+        self._fill_combos(n_blocks, n_heads)
+        return n_blocks, n_heads
+
+    # -- what-if sessions -------------------------------------------------------------------
+    def follow_session(self, items: list[int | str]) -> None:
+        """The Recommendations page scored a what-if session: follow it (now if visible, else when shown)."""
+        self._pending_user = None
+        if self.isVisible():
+            self.show_session(items)
+        else:
+            self._pending_session = list(items)
+
+    def show_session(self, items: list[int | str]) -> bool:
+        """Show the attention maps of a what-if session (item ids, oldest first; items the model
+        does not know are skipped); False (with a message) when it is empty or has no known item."""
+        self._pending_user = self._pending_session = None
+        recommender = self.state.recommender
+        if recommender is None or not self.state.model_has_data:
+            self.message.show_message(self.no_model_text, error=True)
+            return False
+        self.current_user = None
+        self.session = [id_value(i) for i in items]
+        self.picker.set_user(None)
+        try:
+            if not self.session:
+                raise RecommendError("The what-if session on the Recommendations page is empty: add items to see its attention.")
+            maps, shown = session_attention_maps(recommender, self.session)
+        except RecommendError as exc:
+            self.maps, self.items, self.titles = [], np.zeros(0, dtype=np.int64), []
+            self.message.show_message(str(exc), error=bool(self.session))
+            self._update_caption()
+            self.chart.invalidate()
+            return False
+        n_blocks, n_heads = self._set_maps(maps, shown)
+        known, unknown = recommender.split_known(self.session)
+        cut = f" (the last {len(shown)} of {len(known)} known to the model)" if len(known) > len(shown) else ""
+        skipped = f"; {len(unknown)} item(s) the model does not know skipped" if unknown else ""
+        self.message.show_message(
+            f"What-if session from the Recommendations page: {len(shown)} item(s) read{cut}{skipped}; "
+            f"{n_blocks} block(s), {n_heads} head(s)."
+        )
+        self._update_caption()
+        self.chart.invalidate()
+        return True
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)  # a followed user first (FollowsUser)
+        if self._pending_session is not None:
+            session, self._pending_session = self._pending_session, None
+            self.show_session(session)
 
     def _fill_combos(self, n_blocks: int, n_heads: int) -> None:
         if self.block_combo.count() == n_blocks and self.head_combo.count() == n_heads + 1:
@@ -191,7 +256,9 @@ class AttentionPage(FollowsUser, QWidget):
         )
         user = self.current_user
         self.current_user = None
-        if user is not None and user in state.users:
+        if self.session is not None:
+            self.show_session(self.session)
+        elif user is not None and user in state.users:
             self.show_user(user)
         else:
             self.message.show_message("Choose a user (or show one on the Recommendations page).")
@@ -224,7 +291,8 @@ class AttentionPage(FollowsUser, QWidget):
         ax.set_xlabel("Attended item (key), oldest → latest", fontsize=9 * scale)
         ax.set_ylabel("Attending position (query), oldest → latest", fontsize=9 * scale)
         head = MEAN_HEADS.lower() if self.head is None else f"head {self.head + 1}"
-        ax.set_title(f"User {self.current_user}: block {self.block + 1} of {len(self.maps)}, {head}", fontsize=10 * scale)
+        subject = "What-if session" if self.session is not None else f"User {self.current_user}"
+        ax.set_title(f"{subject}: block {self.block + 1} of {len(self.maps)}, {head}", fontsize=10 * scale)
         colorbar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
         colorbar.set_label("Attention weight (share of the row)", fontsize=9 * scale)
         colorbar.ax.tick_params(labelsize=8 * scale)

@@ -2,7 +2,9 @@
 
 The popularity baseline is ``core.evaluate.popular_recommendations`` over the model's own
 filtered interactions (its user histories). It scans every interaction, so it runs in a
-worker thread when the page has the window's ``TaskRunner``.
+worker thread when the page has the window's ``TaskRunner``. Under the two lists, the same
+comparison over all users, beyond accuracy (``widgets.beyond_accuracy``: a table and the
+"SASRec vs popular" chart, on a hold-out of the model's data).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from core.ids import id_value
 from ..logic.popular import popular_for_user
 from ..services.state import AppState
 from ..services.workers import TaskRunner, run_or_submit
+from ..widgets.beyond_accuracy import BeyondAccuracyBox
 from ..widgets.common import MessageLine, make_table, page_header, placeholder_page
 from ..widgets.frame_model import Column, FrameModel, MarkedFrameModel, fixed
 from ..widgets.item_columns import GENRES, RANK, TITLE, YEAR, configure_item_table
@@ -93,14 +96,21 @@ class ComparePage(FollowsUser, QWidget):
         for widget in (self.sasrec_box, self.popular_box):
             self.splitter.addWidget(widget)
         self.splitter.setSizes([600, 560])
+        self.beyond = BeyondAccuracyBox(state, runner)
+        self.body_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.body_splitter.addWidget(self.splitter)
+        self.body_splitter.addWidget(self.beyond)
+        self.body_splitter.setSizes([330, 390])
         tip = QLabel("Items in both lists are shown in bold. Double-click a title to see its card and similar items.")
         tip.setObjectName("muted")
 
-        self.placeholder = placeholder_page(self, header, [bar, self.message, self.splitter, tip], NO_MODEL_TEXT, stretch=self.splitter)
+        self.placeholder = placeholder_page(self, header, [bar, self.message, self.body_splitter, tip], NO_MODEL_TEXT,
+                                            stretch=self.body_splitter)
 
         self.picker.user_requested.connect(self.show_user)
         self.picker.invalid.connect(lambda text: self.message.show_message(f"'{text}' is not a user id.", error=True))
         self.k_spin.valueChanged.connect(self._refresh)
+        self.k_spin.valueChanged.connect(self.beyond.set_k)
         self.filter_viewed.toggled.connect(self._refresh)
         for model, view in ((self.sasrec_model, self.sasrec_view), (self.popular_model, self.popular_view)):
             view.doubleClicked.connect(lambda index, m=model: self._activate(m, index))
@@ -111,6 +121,11 @@ class ComparePage(FollowsUser, QWidget):
     @property
     def busy(self) -> bool:
         return self._request is not None and self.popular is None
+
+    def _user_missing(self) -> None:
+        self.current_user, self.sasrec, self.popular, self._request = None, None, None, None
+        self.sasrec_model.clear()
+        self.popular_model.clear()
 
     def show_user(self, user_id: int | str) -> bool:
         """SASRec's top-k now, the popularity top-k when computed; False (with a message) on failure."""
@@ -190,6 +205,11 @@ class ComparePage(FollowsUser, QWidget):
     def _activate(self, model: FrameModel, index: QModelIndex) -> None:
         if index.isValid():
             self.item_activated.emit(id_value(model.value(index.row(), "item_id")))
+
+    def set_model_holdout(self, model: object, holdout: object) -> None:
+        """``model`` was trained with ``holdout`` (a ``core.experiment.Holdout``; None: on every
+        interaction): the beyond-accuracy box measures on that split (the window tells it)."""
+        self.beyond.set_model_holdout(model, holdout)
 
     def views(self) -> tuple[QTableView, QTableView]:
         return self.sasrec_view, self.popular_view

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -19,13 +18,15 @@ from core.filters import FilterConfig
 
 from ..services.controller import Controller
 from ..services.state import AppState
-from ..widgets.common import make_table, page_header, single_shot_timer
+from ..widgets.common import FitWidthScrollArea, fit_columns, make_table, page_header, single_shot_timer
 from ..widgets.data_charts import DataCharts
 from ..widgets.frame_model import Column, FrameModel
 from ..widgets.settings_forms import FilterForm
 from ..widgets.summary_grid import SummaryGrid
 
 FILTER_DEBOUNCE_MS = 300
+#: Rows the table preview reads to size its columns.
+PREVIEW_SIZING_ROWS = 50
 
 
 def _count(value: object) -> str:
@@ -101,11 +102,7 @@ class DataPage(QWidget):
         left_layout.addWidget(self.filters)
         left_layout.addWidget(self.reset_filters_button, 0, Qt.AlignmentFlag.AlignRight)
         left_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(left.sizeHint().width() + 24)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = FitWidthScrollArea(left)  # as wide as the form wants, at any font size
 
         # right: per-step report above charts and table preview
         self.charts = DataCharts()
@@ -131,7 +128,7 @@ class DataPage(QWidget):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([scroll.minimumWidth(), 800])
+        self.splitter.setSizes([scroll.minimumSizeHint().width(), 800])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 12)
@@ -210,7 +207,7 @@ class DataPage(QWidget):
         self.filters.set_date_range(loaded.summary.date_min, loaded.summary.date_max)
         self.preview_model.set_frame(data.interactions)
         self.preview_label.setText(f"All {len(data.interactions):,} interactions as loaded (before filters).")
-        self.preview_view.resizeColumnsToContents()
+        fit_columns(self.preview_view, PREVIEW_SIZING_ROWS)  # a few rows, not a thousand per column
         self.charts.show_summaries(loaded.summary, None)
         self.report_model.clear()
         self.apply_filters()

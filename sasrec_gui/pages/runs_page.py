@@ -1,9 +1,11 @@
 """Runs page: every recorded training run in a sortable table; compare runs' curves and settings;
-reuse a run's settings, open its model, delete runs.
+see settings against results (parallel coordinates, a scatter); reuse a run's settings, open or
+continue its model, tag it, export the table, delete runs.
 
-Layout and wiring only: the table, comparison and plot are ``widgets.run_compare``; the run
-history (``services.run_history.RunHistory``) belongs to the main window. "Use these settings"
-is a signal the window routes to the Training and Data pages.
+Layout and wiring only: the table, comparison and plot are ``widgets.run_compare``, the views
+``widgets.run_insights``, the tags and note ``widgets.run_notes``; the run history
+(``services.run_history.RunHistory``) belongs to the main window. "Use these settings" and
+"Continue training…" are signals the window routes.
 """
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -24,12 +28,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..logic.run_records import RunsSnapshot, RunView
+from ..logic.run_records import RunsSnapshot, RunView, export_table
+from ..logic.run_views import ALL_RUNS, in_sweep, sweep_ids
 from ..services.controller import Controller
 from ..services.run_history import RunHistory
 from ..services.state import AppState
 from ..widgets.common import MessageLine, Placeholder, make_table, page_header
 from ..widgets.run_compare import CompareModel, RunsPlot, RunsTableModel
+from ..widgets.run_insights import RunInsights
+from ..widgets.run_notes import RunNotes
+
+
+#: Widest a run's column in the comparison gets (longer texts are elided; the tooltip has them).
+COMPARE_COLUMN_PX = 170
 
 
 class RunsPage(QWidget):
@@ -39,11 +50,17 @@ class RunsPage(QWidget):
     * ``page_requested(name)``: show another page (the training page after "Use these settings").
     * ``settings_chosen(config, filter_config, holdout)``: "Use these settings" on one run: its
       hyperparameters, filters ({} when not recorded) and hold-out (None: no validation).
+    * ``report_requested(run_ids)``: "Save report…" on the selected runs (the window asks for a
+      file name and writes it).
+    * ``continue_requested(checkpoint, run_id)``: "Continue training…" on one run with a saved
+      model (the window asks for the epochs and starts it).
     """
 
     message = Signal(str)
     page_requested = Signal(str)
     settings_chosen = Signal(dict, dict, object)
+    report_requested = Signal(list)
+    continue_requested = Signal(str, int)
 
     def __init__(self, state: AppState, controller: Controller, history: RunHistory, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +82,17 @@ class RunsPage(QWidget):
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setObjectName("danger")
         self.delete_button.setToolTip("Remove the selected runs and their saved models from the history.")
+        self.report_button = QPushButton("Save report…")
+        self.report_button.setToolTip("Write one HTML file about the selected runs (data, settings, curves, "
+                                      "metrics, beyond accuracy, example users) to send; several runs are compared.")
+        self.continue_button = QPushButton("Continue training…")
+        self.continue_button.setToolTip("Train the selected run's saved model for more epochs (its curves go on; "
+                                        "the new run is linked to this one).")
         self.selection_label = QLabel()
         self.selection_label.setObjectName("muted")
+        self.selection_label.setWordWrap(True)  # wraps rather than widening the window (presentation mode)
         bar = QHBoxLayout()
-        for button in (self.use_button, self.open_button, self.delete_button):
+        for button in (self.use_button, self.open_button, self.continue_button, self.report_button, self.delete_button):
             bar.addWidget(button)
         bar.addSpacing(12)
         bar.addWidget(self.selection_label)
@@ -81,6 +105,22 @@ class RunsPage(QWidget):
         self.table_view.setSortingEnabled(True)
         self.table_view.horizontalHeader().setSortIndicator(0, Qt.SortOrder.DescendingOrder)
         self.table_view.setToolTip("Click a header to sort; Ctrl- or Shift-click to select several runs and compare them.")
+        self.sweep_filter = QComboBox()
+        self.sweep_filter.setToolTip("Show every run, or only the trials of one sweep (the views show the same runs).")
+        self.sweep_filter.addItem("All runs", ALL_RUNS)
+        self.export_button = QPushButton("Export table as CSV…")
+        self.export_button.setToolTip("Write the shown runs' table as CSV (the table `python -m core runs --csv` prints).")
+        filter_row = QHBoxLayout()
+        filter_row.setContentsMargins(0, 0, 0, 0)
+        filter_row.addWidget(QLabel("Show"))
+        filter_row.addWidget(self.sweep_filter)
+        filter_row.addStretch(1)
+        filter_row.addWidget(self.export_button)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addLayout(filter_row)
+        table_layout.addWidget(self.table_view, 1)
 
         self.compare_model = CompareModel(self)
         self.compare_view = make_table(self.compare_model)
@@ -94,16 +134,23 @@ class RunsPage(QWidget):
         compare_layout = QVBoxLayout(compare_box)
         compare_layout.addWidget(self.only_differences)
         compare_layout.addWidget(self.compare_view, 1)
+        self.notes = RunNotes()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(compare_box, 1)
+        left_layout.addWidget(self.notes)
         self.plot = RunsPlot()
+        self.insights = RunInsights(self.plot)
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(compare_box)
-        bottom.addWidget(self.plot)
+        bottom.addWidget(left)
+        bottom.addWidget(self.insights)
         bottom.setStretchFactor(1, 1)
         bottom.setSizes([380, 760])
         self.bottom_splitter = bottom
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self.table_view)
+        self.splitter.addWidget(table_box)
         self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([230, 520])
@@ -121,6 +168,14 @@ class RunsPage(QWidget):
         self.use_button.clicked.connect(self.use_settings)
         self.open_button.clicked.connect(self.open_model)
         self.delete_button.clicked.connect(self.delete_selected)
+        self.report_button.clicked.connect(lambda _checked=False: self.request_report())
+        self.continue_button.clicked.connect(lambda _checked=False: self.request_continue())
+        self.export_button.clicked.connect(lambda _checked=False: self.choose_export())
+        self.sweep_filter.currentIndexChanged.connect(lambda _i: self._show_snapshot())
+        self.insights.run_clicked.connect(self._run_clicked)
+        self.notes.save_requested.connect(history.annotate)
+        history.annotated.connect(self.notes.saved)
+        history.annotate_failed.connect(self.notes.failed)
         self.only_differences.toggled.connect(self.compare_model.set_only_differences)
         self.compare_model.modelReset.connect(self._fit_compare_columns)
         self.table_view.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -148,11 +203,55 @@ class RunsPage(QWidget):
             self.refresh()
 
     def _loaded(self, snapshot: RunsSnapshot) -> None:
-        selected = self.selected_ids()
         self.snapshot = snapshot
+        self._update_sweep_filter()
+        self._show_snapshot()
+        self.subtitle.setText(f"Every training run is recorded in {snapshot.db_path}, with its settings, curves and model.")
+        n = len(snapshot.runs)
+        text = f"{n:,} run(s) in the history." if n else "The run history is empty."
+        if snapshot.flushed:
+            text += f" {snapshot.flushed} run(s) kept while the history could not be written were added now."
+        self.status.show_message(text)
+
+    def _update_sweep_filter(self) -> None:
+        """Offer every recorded sweep (newest first); keep the chosen one while it exists."""
+        combo, snapshot = self.sweep_filter, self.snapshot
+        current = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("All runs", ALL_RUNS)
+        for sweep in sweep_ids(list(snapshot.runs.values()) if snapshot else []):
+            combo.addItem(f"Sweep {sweep}", sweep)
+        combo.setCurrentIndex(max(combo.findData(current), 0))
+        combo.blockSignals(False)
+
+    def set_sweep_filter(self, sweep_id: str) -> bool:
+        """Show only the runs of ``sweep_id`` (``ALL_RUNS``: every run); False when unknown."""
+        index = self.sweep_filter.findData(sweep_id)
+        if index >= 0:
+            self.sweep_filter.setCurrentIndex(index)
+        return index >= 0
+
+    def shown_views(self) -> list[RunView]:
+        """The runs the table shows (the sweep filter applied), newest first."""
+        if self.snapshot is None:
+            return []
+        return in_sweep(list(self.snapshot.runs.values()), str(self.sweep_filter.currentData() or ALL_RUNS))
+
+    def _show_snapshot(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        selected = self.selected_ids()
+        sweep = str(self.sweep_filter.currentData() or ALL_RUNS)
+        table = snapshot.table
+        if sweep != ALL_RUNS and "sweep" in table.columns:
+            table = table[table["sweep"] == sweep]
         header = self.table_view.horizontalHeader()
         section, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
-        self.table_model.set_runs(snapshot.table)
+        self.table_model.set_runs(table)
+        shown = self.shown_views()
+        self.insights.set_runs(shown, [i for i in selected if any(v.run_id == i for v in shown)])
         if len(snapshot.table):
             self.table_view.sortByColumn(section if section >= 0 else 0, order)
             self.table_view.resizeColumnsToContents()
@@ -160,12 +259,6 @@ class RunsPage(QWidget):
         else:
             self.placeholder.show_placeholder()
         self.select_runs([i for i in selected if i in snapshot.runs])
-        self.subtitle.setText(f"Every training run is recorded in {snapshot.db_path}, with its settings, curves and model.")
-        n = len(snapshot.runs)
-        text = f"{n:,} run(s) in the history." if n else "The run history is empty."
-        if snapshot.flushed:
-            text += f" {snapshot.flushed} run(s) kept while the history could not be written were added now."
-        self.status.show_message(text)
 
     def _load_failed(self, text: str) -> None:
         self._problem(f"The run history cannot be read. {text}")
@@ -199,11 +292,14 @@ class RunsPage(QWidget):
     def _selection_changed(self, *_args: object) -> None:
         views = self.selected_runs()
         self.compare_model.set_runs(views)
-        self.plot.show_runs(views)
+        self.insights.set_selected(views)  # the curves, and the runs highlighted in the views
         one = views[0] if len(views) == 1 else None
+        self.notes.show_run(one)
         self.use_button.setEnabled(one is not None)
         self.open_button.setEnabled(one is not None and bool(one.record.checkpoint_path))
+        self.continue_button.setEnabled(one is not None and bool(one.record.checkpoint_path))
         self.delete_button.setEnabled(bool(views))
+        self.report_button.setEnabled(bool(views))
         if not views:
             self.selection_label.setText("Select runs to compare (Ctrl/Shift-click for several).")
         elif len(views) == 1:
@@ -214,6 +310,8 @@ class RunsPage(QWidget):
 
     def _fit_compare_columns(self) -> None:
         self.compare_view.resizeColumnsToContents()
+        for column in range(1, self.compare_model.columnCount()):  # a long protocol or sweep id is elided (tooltip)
+            self.compare_view.setColumnWidth(column, min(self.compare_view.columnWidth(column), COMPARE_COLUMN_PX))
 
     # -- actions ----------------------------------------------------------------------------
     def _single(self, action: str) -> RunView | None:
@@ -247,6 +345,60 @@ class RunsPage(QWidget):
             return False
         self.status.show_message(f"Opening the model of {view.label.lower()} …")
         self.controller.open_checkpoint(path)
+        return True
+
+    def _run_clicked(self, run_id: int, add: bool) -> None:
+        """A run clicked in a view: select it in the table (``add``: keep the others too)."""
+        ids = self.selected_ids()
+        if add:
+            ids = [i for i in ids if i != run_id] if run_id in ids else [*ids, run_id]
+        else:
+            ids = [run_id]
+        self.select_runs(ids)
+        row = self.table_model.row_of(run_id)
+        if row >= 0:
+            self.table_view.scrollTo(self.table_model.index(row, 0))
+
+    def request_continue(self) -> bool:
+        """Ask the window to continue the selected run's model (``continue_requested``)."""
+        view = self._single("continue training it")
+        if view is None:
+            return False
+        path = view.record.checkpoint_path
+        if not path or not Path(path).is_file():
+            self._problem(f"The model of {view.label.lower()} was not saved or is gone: it cannot be continued.")
+            return False
+        self.continue_requested.emit(path, view.run_id)
+        return True
+
+    def choose_export(self) -> bool:
+        """Ask for a file name and write the shown runs' table as CSV."""
+        sweep = str(self.sweep_filter.currentData() or "")
+        start = f"runs-{sweep}.csv" if sweep else "runs.csv"
+        path, _ = QFileDialog.getSaveFileName(self, "Export the runs table", start, "CSV files (*.csv);;All files (*)")
+        return bool(path) and self.export_csv(path)
+
+    def export_csv(self, path: str | Path) -> bool:
+        """Write the shown runs' table to ``path`` as ``python -m core runs [--sweep ID] --csv``
+        prints it; False (said on the page) when the file cannot be written."""
+        table = export_table(self.shown_views())
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                table.to_csv(handle, index=False, lineterminator="\n")
+        except OSError as exc:
+            self._problem(f"Could not write '{path}': {exc.strerror or exc}")
+            return False
+        self.status.show_message(f"Wrote {len(table):,} run(s) to {path}.")
+        self.message.emit(f"Exported the runs table to {path}")
+        return True
+
+    def request_report(self) -> bool:
+        """Ask the window for a report of the selected runs (``report_requested``)."""
+        ids = self.selected_ids()
+        if not ids:
+            self.message.emit("Select the runs to report on first.")
+            return False
+        self.report_requested.emit(ids)
         return True
 
     def delete_selected(self) -> bool:

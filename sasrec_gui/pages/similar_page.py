@@ -82,7 +82,7 @@ class SimilarPage(QWidget):
         self.splitter.addWidget(self.matches_box)
         self.splitter.addWidget(self.similar_box)
         self.splitter.addWidget(self.card_box)
-        self.splitter.setSizes([340, 540, 300])
+        self.splitter.setSizes([420, 520, 260])  # the search list wide enough for its titles
         tip = QLabel("Click an item to see its neighbours and its card; double-click a neighbour to follow it.")
         tip.setObjectName("muted")
 

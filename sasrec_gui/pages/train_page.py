@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from core.config import SASRecConfig
 from core.experiment import Holdout
@@ -20,7 +20,7 @@ from ..services.state import AppState
 from ..services.training_controller import TrainingController
 from ..services.training_session import TrainingSession
 from ..services.workers import TaskRunner
-from ..widgets.common import MessageLine, page_header
+from ..widgets.common import FitWidthScrollArea, MessageLine, page_header
 from ..widgets.evaluation_table import EvaluationBox
 from ..widgets.frame_model import FrameModel
 from ..widgets.loss_plot import LossPlot
@@ -78,11 +78,7 @@ class TrainPage(QWidget):
         form_layout.addWidget(self.form)
         form_layout.addWidget(self.validation)
         form_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(form_box)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(form_box.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+        scroll = FitWidthScrollArea(form_box)  # as wide as the form wants, at any font size
         buttons = QHBoxLayout()  # outside the scroll area: never scrolled half out of view
         buttons.addWidget(self.defaults_button)
         buttons.addWidget(self.train_button, 1)
@@ -127,6 +123,8 @@ class TrainPage(QWidget):
         t.ended.connect(self._on_ended)
         t.running_changed.connect(self._update_enabled)
         t.evaluated.connect(self.eval_box.show_table)
+        t.evaluation_protocol.connect(self.eval_box.set_protocol)
+        t.protocol.connect(self.loss_plot.set_protocol)
         t.evaluation_failed.connect(self.eval_box.show_failure)
         t.evaluation_cleared.connect(self.eval_box.hide)
         self.state.data_changed.connect(self._update_enabled)
@@ -211,10 +209,15 @@ class TrainPage(QWidget):
     def _on_starting(self, plan: RunPlan) -> None:
         """Plan the plot's axes (one full draw) before the worker starts."""
         self.loss_plot.reset(draw=False)
+        if plan.initial_history is not None:  # a continued run: its curves go on from the checkpoint's
+            self.loss_plot.preload(plan.initial_history, plan.total_epochs)
         holdout = plan.holdout
+        rule = holdout.early_stopping() if holdout else None
         self.loss_plot.start_live(
             plan.planned_steps, plan.expected_loss,
-            metric_epochs=plan.config.epochs if holdout else 0, metric_k=holdout.k if holdout else 10,
+            metric_epochs=plan.total_epochs if holdout else 0, metric_k=holdout.k if holdout else 10,
+            monitor=rule.monitor if rule else "", keeps_best=bool(rule and rule.restores_best),
+            expected_val_loss=plan.expected_val_loss,
         )
         self.progress_box.reset(plan.preparing_text)
 
@@ -236,8 +239,9 @@ class TrainPage(QWidget):
         model = self.state.model
         if model is None:
             return ""
+        kept = f" (weights of epoch {model.kept_epoch}, the best)" if model.kept_epoch != model.epochs_done else ""
         return (
-            f"Current model ({self.state.model_origin}): {model.epochs_done} epoch(s), "
+            f"Current model ({self.state.model_origin}): {model.epochs_done} epoch(s){kept}, "
             f"{model.item_map.n_items:,} items, {model.n_sequences:,} training sequences, trained on {model.device}"
             f"{' (step replayed as a CUDA graph)' if getattr(model, 'step_mode', '') == 'cuda graph' else ''}."
         )

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.runs import RunStore
 
-from ..logic.run_records import PendingRun, RecordResult, delete_runs, error_message, load_runs, record_run
+from ..logic.run_records import PendingRun, RecordResult, annotate_run, delete_runs, error_message, load_runs, record_run
 from .workers import TaskRunner
 
 
@@ -31,6 +31,7 @@ class RunHistory(QObject):
     * ``changed()``: the stored runs changed (recorded or deleted): views reload.
     * ``loaded(RunsSnapshot)`` / ``load_failed(message)``.
     * ``deleted(run_ids)`` / ``delete_failed(message)``.
+    * ``annotated(run_id, tags, note)`` / ``annotate_failed(message)``: tags and note saved.
     """
 
     recorded = Signal(object)
@@ -39,6 +40,8 @@ class RunHistory(QObject):
     load_failed = Signal(str)
     deleted = Signal(list)
     delete_failed = Signal(str)
+    annotated = Signal(int, list, str)
+    annotate_failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, store_factory: Callable[[], RunStore] = RunStore.default) -> None:
         super().__init__(parent)
@@ -92,6 +95,21 @@ class RunHistory(QObject):
             self.changed.emit()
 
         self.runner.submit(f"delete-{ids}", lambda: delete_runs(store, ids, paths), done, lambda exc: self.delete_failed.emit(error_message(exc)))
+
+    def annotate(self, run_id: int, tags: list[str], note: str) -> None:
+        """Replace a run's tags and note (``RunStore.set_tags`` / ``set_note``) in a worker."""
+        store = self.store()
+
+        def done(result: tuple[int, list[str], str]) -> None:
+            self.annotated.emit(*result)
+            self.changed.emit()
+
+        self.runner.submit(f"annotate-{run_id}", lambda: annotate_run(store, run_id, list(tags), note), done,
+                           lambda exc: self.annotate_failed.emit(error_message(exc)))
+
+    def notify_changed(self) -> None:
+        """Runs were written by someone else (a sweep's worker): views reload."""
+        self.changed.emit()
 
     def is_busy(self) -> bool:
         return self.runner.is_busy()

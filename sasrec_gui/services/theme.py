@@ -20,6 +20,8 @@ from matplotlib.text import Text
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
+from .styling import StyleRoots, redraw_queue
+
 THEME_KEY = "view/theme"
 PRESENTATION_SCALE = 1.3
 SIDEBAR_WIDTH = 190
@@ -143,11 +145,17 @@ def restyle_figure(figure: Figure, old: Theme, new: Theme) -> None:
 def _canvases() -> list[QWidget]:
     from matplotlib.backends.backend_qt import FigureCanvasQT
 
-    return [w for w in QApplication.allWidgets() if isinstance(w, FigureCanvasQT)]
+    return [w for w in QApplication.allWidgets() if isinstance(w, FigureCanvasQT) or getattr(w, "is_chart_canvas", False)]
 
 
-def apply_theme(name: str, presentation: bool = False) -> None:
-    """Use theme ``name`` ('light' or 'dark') everywhere; ``presentation`` scales fonts."""
+def apply_theme(name: str, presentation: bool = False, roots: StyleRoots | None = None) -> None:
+    """Use theme ``name`` ('light' or 'dark') everywhere; ``presentation`` scales fonts.
+
+    ``roots``: the window's ``StyleRoots``, which get the style sheet (visible roots at once,
+    hidden ones later); without them the application's style sheet is replaced (every widget
+    re-polished in one go). Charts are recoloured at once and redrawn one per event-loop turn,
+    hidden ones when they are next shown (``styling.RedrawQueue``).
+    """
     app = QApplication.instance()
     theme = THEMES.get(name, LIGHT)
     scale = PRESENTATION_SCALE if presentation else 1.0
@@ -163,14 +171,24 @@ def apply_theme(name: str, presentation: bool = False) -> None:
         app.setPalette(app.style().standardPalette())
         _state["palette"] = False
     qss = style_sheet(theme.name, scale)
-    if qss and app.styleSheet() != qss:
+    if roots is not None:
+        roots.set_sheet(qss)
+    elif qss and app.styleSheet() != qss:
         app.setStyleSheet(qss)
     if old is theme and old_scale == scale:
         return
+    queue = redraw_queue()
     for canvas in _canvases():
         if old is not theme:
             restyle_figure(canvas.figure, old, theme)
         owner = canvas.parentWidget()
         if owner is not None and hasattr(owner, "theme_changed"):
-            owner.theme_changed()
-        canvas.draw_idle()
+            owner.theme_changed()  # a ChartView re-renders itself (through the queue, when shown)
+        else:
+            queue.request(canvas, lambda c=canvas: _draw_shown(c))
+
+
+def _draw_shown(canvas: QWidget) -> None:
+    """Draw ``canvas`` now when it is on screen (``RedrawQueue`` runs this one canvas per turn)."""
+    if canvas.isVisible() and canvas.width() > 0 and canvas.height() > 0:
+        canvas.draw()

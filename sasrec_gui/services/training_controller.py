@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -29,6 +30,7 @@ from ..logic.training import (
     TrainingOutcome,
     end_texts,
     expected_initial_loss,
+    expected_validation_loss,
     planned_steps,
 )
 from .run_history import RunHistory
@@ -63,7 +65,9 @@ class TrainingController(QObject):
     * ``ended(RunEnd)``: the run ended; a model it produced is already in ``AppState``.
     * ``running_changed(bool)``, ``message(str)`` (a status-bar line), ``error(exception, action)``.
     * ``hyperparameters_used(dict)``: the settings a run started with (kept for the next start).
-    * ``evaluated(table, Holdout)`` / ``evaluation_failed(message)`` / ``evaluation_cleared()``.
+    * ``protocol(Protocol)``: how the running run's validation metrics are measured.
+    * ``evaluated(table, Holdout)`` / ``evaluation_failed(message)`` / ``evaluation_cleared()``;
+      ``evaluation_protocol(Protocol)`` just before ``evaluated``: how that table was measured.
     * ``record_failed(message)``: the run could not be written to the run history (it is kept
       and written later); the window says so in a dialog.
     """
@@ -79,6 +83,8 @@ class TrainingController(QObject):
     error = Signal(object, str)
     hyperparameters_used = Signal(dict)
     evaluated = Signal(object, object)
+    evaluation_protocol = Signal(object)
+    protocol = Signal(object)
     evaluation_failed = Signal(str)
     evaluation_cleared = Signal()
     record_failed = Signal(str)
@@ -101,11 +107,14 @@ class TrainingController(QObject):
         self._after_run: list[Callable[[], None]] = []  # see AFTER_RUN_DELAY_MS
         self._end_text = ""
         self._evaluation_id = 0
+        #: why other work (a sweep) keeps runs from starting now ("" when nothing does)
+        self.busy_elsewhere: Callable[[], str] = lambda: ""
         self._timer = QTimer(self)
         self._timer.setInterval(UI_REFRESH_MS)
         self._timer.timeout.connect(self._send_status)
         self.session.progress.connect(self.progress)
         self.session.epoch_done.connect(self.epoch_done)
+        self.session.protocol_known.connect(self.protocol)
         self.session.ended.connect(self._on_ended)
         run_history.recorded.connect(self._on_recorded)
 
@@ -118,6 +127,9 @@ class TrainingController(QObject):
         """Why a run cannot start now ('' when it can, or while one runs)."""
         if self.running:
             return ""
+        elsewhere = self.busy_elsewhere()
+        if elsewhere:
+            return elsewhere
         if hyperparameter_errors:
             return "Fix the highlighted hyperparameters to train."
         if self.state.data is None:
@@ -137,20 +149,34 @@ class TrainingController(QObject):
         if self.running or self.blocking_reason(config.errors()) or filtered is None:
             return False
         self.hyperparameters_used.emit(config.to_dict())
-        self.starting.emit(RunPlan(
-            config, holdout, planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary),
-        ))
-        self.clear_evaluation()
         loaded = self.state.loaded
-        self._run = RunContext(
-            Experiment(config, filtered.config, holdout, loaded.folder if loaded else "", loaded.data.format if loaded else ""),
-            filtered.result.interactions,
+        exp = Experiment(config, filtered.config, holdout, loaded.folder if loaded else "", loaded.data.format if loaded else "")
+        plan = RunPlan(
+            config, holdout, planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary),
+            expected_validation_loss(config, filtered.summary) if holdout else None,
         )
-        self.session.start(filtered.result.interactions, config, filtered.config.to_dict(), holdout)
+        return self.start_experiment(exp, filtered.result.interactions, plan)
+
+    def start_experiment(self, exp: Experiment, interactions: pd.DataFrame, plan: RunPlan) -> bool:
+        """Train ``exp`` on ``interactions`` (filtered by ``exp.filter_config``), e.g. a run
+        continuing a checkpoint (``exp.resume``); ``plan`` plans the plot. False while a run
+        is in progress or other work (``busy_elsewhere``) keeps runs from starting."""
+        if self.running or self.busy_elsewhere():
+            return False
+        self.starting.emit(plan)
+        self.clear_evaluation()
+        self._run = RunContext(exp, interactions)
+        self.session.start(interactions, exp.config, exp=exp)
         self._timer.start()
         self.running_changed.emit(True)
+        holdout = exp.holdout
         validated = f", validating on {holdout.describe()}" if holdout else ""
-        self.message.emit(f"Training on {filtered.summary.n_interactions:,} interactions ({config.epochs} epochs{validated}) …")
+        if exp.resume is not None:
+            parent = f" (run {exp.resume.parent_run_id})" if exp.resume.parent_run_id is not None else ""
+            self.message.emit(f"Continuing {Path(exp.resume.checkpoint).name}{parent} after epoch {exp.resume.epoch} "
+                              f"for {exp.config.epochs} more epoch(s){validated} …")
+        else:
+            self.message.emit(f"Training on {len(interactions):,} interactions ({exp.config.epochs} epochs{validated}) …")
         return True
 
     def stop(self) -> None:
@@ -206,9 +232,11 @@ class TrainingController(QObject):
             history, seconds, device = self.session.history, self.session.seconds, run.experiment.config.device
         else:
             history, seconds, device = model.history, payload.result.seconds, model.device  # type: ignore[attr-defined]
+        outcome = None if kind == "failed" else payload
         record = experiment.run_record(
             run.experiment, status=RUN_STATUS[kind], history=history, seconds=seconds, device=str(device),
             steps_per_epoch=self.session.steps_per_epoch, data_fingerprint=model.data_fingerprint if model else "",
+            protocol=outcome.protocol if outcome is not None else self.session.protocol,  # type: ignore[attr-defined]
         )
         extra = experiment.checkpoint_extra(run.experiment, app=f"SASRec Studio {__version__}")
         pending = PendingRun(record, run.interactions, model, extra)
@@ -252,6 +280,7 @@ class TrainingController(QObject):
     def _evaluate(self, outcome: TrainingOutcome, plan: EvaluationPlan) -> None:
         """SASRec against the popularity baseline on the run's hold-out (in a worker)."""
         from core.evaluate_model import evaluate_split
+        from core.protocol import evaluation_protocol
 
         model, split, holdout, current = outcome.result.model, outcome.split, plan.holdout, plan.evaluation_id
         if model is None or split is None or self._closing or current != self._evaluation_id:
@@ -259,15 +288,17 @@ class TrainingController(QObject):
         device = str(next(model.module.parameters()).device)
         self.tasks.submit(
             "evaluate",
-            lambda: evaluate_split(model, split, (holdout.k,), device=device),
-            lambda table: self._evaluated(current, table, holdout),
+            lambda: (evaluate_split(model, split, (holdout.k,), device=device),
+                     evaluation_protocol(split, (holdout.k,), model.item_map.n_items)),
+            lambda scored: self._evaluated(current, *scored, holdout),
             lambda exc: self._evaluation_failed(current, exc),
         )
 
-    def _evaluated(self, current: int, table: pd.DataFrame, holdout: Holdout) -> None:
+    def _evaluated(self, current: int, table: pd.DataFrame, protocol: object, holdout: Holdout) -> None:
         if current != self._evaluation_id:
             return  # a newer run replaced it
         self.evaluation = table
+        self.evaluation_protocol.emit(protocol)
         self.evaluated.emit(table, holdout)
 
     def _evaluation_failed(self, current: int, exc: BaseException) -> None:

@@ -3,14 +3,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from .settings import Settings
+from .styling import StyleRoots
 from .theme import PRESENTATION_SCALE, SIDEBAR_WIDTH, THEME_KEY, THEMES, apply_theme
 
 
 class ViewModes(QObject):
-    """The View menu's theme, presentation and full-screen toggles for ``window``."""
+    """The View menu's theme, presentation and full-screen toggles for ``window``.
+
+    The style sheet goes on the window's root widgets (``add_root``; ``roots`` is the
+    ``StyleRoots``), never on the application: a toggle restyles what is on screen at once and
+    the rest in the following event-loop turns (see ``styling``).
+    """
 
     changed = Signal()
 
@@ -18,6 +24,7 @@ class ViewModes(QObject):
         super().__init__(window)
         self.window = window
         self.settings = settings
+        self.roots = StyleRoots(self)
         self._was_maximized = False
         self.dark_action = self._toggle("&Dark theme", "Ctrl+Shift+D", "Switch between the light and the dark theme",
                                         lambda on: self.set_theme("dark" if on else "light"))
@@ -29,6 +36,9 @@ class ViewModes(QObject):
         self.theme = saved if saved in THEMES else "light"
         self.presentation = False
         self.dark_action.setChecked(self.theme == "dark")
+        app = QApplication.instance()
+        if app is not None and app.styleSheet():  # the roots carry the style sheet, not the application
+            app.setStyleSheet("")
         self._apply()
 
     def _toggle(self, text: str, shortcut: str, tip: str, slot) -> QAction:  # noqa: ANN001
@@ -38,6 +48,10 @@ class ViewModes(QObject):
         action.setStatusTip(tip)
         action.toggled.connect(slot)
         return action
+
+    def add_root(self, widget: QWidget) -> None:
+        """Style ``widget`` and its children with the current theme (a page, a dialog, the menu bar …)."""
+        self.roots.add(widget)
 
     def actions(self) -> list[QAction]:
         return [self.dark_action, self.presentation_action, self.full_screen_action]
@@ -72,7 +86,7 @@ class ViewModes(QObject):
             self.window.showMaximized() if self._was_maximized else self.window.showNormal()
 
     def _apply(self) -> None:
-        apply_theme(self.theme, self.presentation)
+        apply_theme(self.theme, self.presentation, self.roots)
         sidebar = getattr(self.window, "sidebar", None)
         if sidebar is not None:  # room for the larger sidebar titles
             width = int(SIDEBAR_WIDTH * (PRESENTATION_SCALE if self.presentation else 1.0))

@@ -36,6 +36,13 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 QUEUED = Qt.ConnectionType.QueuedConnection
 
 _local = threading.local()  # .task: the Task whose job runs on this thread
+#: Called on every worker thread before its job (``set_thread_setup``), e.g. torch's thread count.
+_thread_setup: list[Callable[[], object]] = []
+
+
+def set_thread_setup(setup: Callable[[], object] | None) -> None:
+    """Run ``setup()`` at the start of every worker thread from now on (None: nothing)."""
+    _thread_setup[:] = [setup] if setup is not None else []
 
 
 class Task:
@@ -114,6 +121,8 @@ class Worker(QThread):
     def run(self) -> None:  # worker thread
         _local.task = self.task
         try:
+            for setup in list(_thread_setup):
+                setup()
             value = self._job(self.task)
         except Exception as exc:  # noqa: BLE001 - handed to the UI thread as is
             self.error.emit(exc)

@@ -15,14 +15,21 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qt import FigureCanvasQT
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
-from PySide6.QtCore import QPoint, QStandardPaths, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QPoint, QRectF, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
+from ..services.styling import redraw_queue
+from ..services.workers import TaskRunner
+
 SAVE_TEXT = "Save chart as PNG…"
+#: A threaded chart draws again at its new size this long after resizing stopped.
+RESIZE_RENDER_MS = 150
 EXPORT_PROPERTY = "pngExport"
 DEFAULT_DPI = 150
 _last_dir: list[str] = []
@@ -107,30 +114,113 @@ def enable_png_export(canvas: FigureCanvasQT) -> bool:
 
 
 def install_png_export(root: QWidget) -> int:
-    """Enable PNG export on every matplotlib canvas under ``root``; returns how many were new."""
-    return sum(enable_png_export(w) for w in root.findChildren(QWidget) if isinstance(w, FigureCanvasQT))
+    """Enable PNG export on every matplotlib canvas (and threaded chart) under ``root``; returns how many were new."""
+    return sum(enable_png_export(w) for w in root.findChildren(QWidget)
+               if isinstance(w, FigureCanvasQT) or getattr(w, "is_chart_canvas", False))
+
+
+class ImageCanvas(QWidget):
+    """Shows a chart rendered elsewhere (``ChartView(threaded=True)``): the last finished image,
+    scaled to the widget while a new one is drawn. ``figure`` is the owner's figure, so the
+    "Save chart as PNG…" menu and the theme find it like a matplotlib canvas."""
+
+    is_chart_canvas = True  # theme.apply_theme restyles what such widgets show
+
+    def __init__(self, owner: "ChartView") -> None:
+        super().__init__(owner)
+        self._owner = owner
+        self.image: QImage | None = None
+        self.note = ""  # shown when there is no image (drawing, or why it failed)
+        self.setMinimumSize(160, 120)
+
+    @property
+    def figure(self) -> Figure:
+        return self._owner.figure
+
+    def set_image(self, image: QImage | None, note: str = "") -> None:
+        self.image, self.note = image, note
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        try:
+            red, green, blue, alpha = self._owner.figure.get_facecolor()
+            painter.fillRect(self.rect(), QColor.fromRgbF(red, green, blue, alpha))
+            if self.image is not None and not self.image.isNull():
+                target = QRectF(0, 0, self.width(), self.height())
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                painter.drawImage(target, self.image)
+            elif self.note:
+                painter.setPen(QColor("#7b8794"))
+                painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.note)
+        finally:
+            painter.end()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._owner.canvas_resized()
+
+
+def render_image(renderer: Callable[[Figure], None] | None, width: int, height: int, ratio: float) -> tuple[Figure, QImage]:
+    """A new constrained-layout figure of ``width`` x ``height`` logical pixels (``ratio``
+    device pixels each) drawn by ``renderer`` with Agg, and its image (any thread)."""
+    dpi = 100.0 * ratio
+    figure = Figure(figsize=(max(width, 1) / 100.0, max(height, 1) / 100.0), dpi=dpi, layout="constrained")
+    if renderer is not None:
+        renderer(figure)
+    agg = FigureCanvasAgg(figure)
+    agg.draw()
+    rgba = np.asarray(agg.buffer_rgba())
+    image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+    image.setDevicePixelRatio(ratio)
+    return figure, image
+
+
+_chart_runners: list[TaskRunner] = []
+
+
+def chart_runner() -> TaskRunner:
+    """The runner threaded charts render on (one job per chart at a time; create it on the UI thread)."""
+    if not _chart_runners:
+        _chart_runners.append(TaskRunner())
+    return _chart_runners[0]
 
 
 class ChartView(QWidget):
     """A matplotlib figure (constrained layout) drawn by ``renderer`` whenever it is shown
-    after a change; exportable to PNG."""
+    after a change; exportable to PNG.
 
-    def __init__(self, figsize: tuple[float, float] = (5.0, 3.0), toolbar: bool = False, parent: QWidget | None = None) -> None:
+    ``threaded``: the renderer runs and the figure is drawn on a worker thread (a new figure
+    each time; ``figure`` is the last finished one) and the widget shows the image, so a chart
+    never holds up the interface however many bars and labels it has. It cannot be hovered
+    or zoomed: interactive charts (the item map, the attention heatmap) stay unthreaded.
+    ``flush()`` always renders at once, on the calling thread (PNG export, tests).
+    """
+
+    def __init__(self, figsize: tuple[float, float] = (5.0, 3.0), toolbar: bool = False, parent: QWidget | None = None,
+                 *, threaded: bool = False) -> None:
         super().__init__(parent)
+        self.threaded = threaded
         self.figure = Figure(figsize=figsize, layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas: QWidget = ImageCanvas(self) if threaded else FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumSize(160, 120)
-        enable_png_export(self.canvas)
+        enable_png_export(self.canvas)  # type: ignore[arg-type]
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.toolbar = NavigationToolbar2QT(self.canvas, self) if toolbar else None
+        self.toolbar = NavigationToolbar2QT(self.canvas, self) if toolbar and not threaded else None
         if self.toolbar is not None:
             layout.addWidget(self.toolbar)
         layout.addWidget(self.canvas, 1)
         self._renderer: Callable[[Figure], None] | None = None
         self._dirty = False
+        self._generation = 0  # a newer render supersedes an older one still running
+        self._rendering = False
         self.render_count = 0
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(RESIZE_RENDER_MS)
+        self._resize_timer.timeout.connect(self.invalidate)
 
     def set_renderer(self, renderer: Callable[[Figure], None] | None) -> None:
         """Draw with ``renderer(figure)`` (now when visible, else when next shown)."""
@@ -140,26 +230,84 @@ class ChartView(QWidget):
     def invalidate(self) -> None:
         self._dirty = True
         if self.isVisible():
-            self.flush()
+            self._render_soon()
 
     @property
     def dirty(self) -> bool:
         return self._dirty
+
+    @property
+    def rendering(self) -> bool:
+        """Whether a threaded render is under way."""
+        return self._rendering
 
     def flush(self) -> None:
         """Render now if a change is pending (also called before a PNG export)."""
         if not self._dirty:
             return
         self._dirty = False
+        if self.threaded:
+            self._generation += 1
+            self._rendering = False
+            width, height, ratio = self._canvas_size()
+            figure, image = render_image(self._renderer, width, height, ratio)
+            self._show(figure, image)
+            return
         self.figure.clear()
         if self._renderer is not None:
             self._renderer(self.figure)
         self.render_count += 1
-        self.canvas.draw_idle()
+        self.canvas.draw_idle()  # type: ignore[attr-defined]
+
+    def _render_soon(self) -> None:
+        """Threaded: draw on the chart runner (the latest request wins); else ``flush``."""
+        if not self.threaded:
+            self.flush()
+            return
+        if not self._dirty:
+            return
+        self._dirty = False
+        self._generation += 1
+        generation, renderer = self._generation, self._renderer
+        width, height, ratio = self._canvas_size()
+        self._rendering = True
+        if self.canvas.image is None:  # type: ignore[attr-defined]
+            self.canvas.set_image(None, "Drawing …")  # type: ignore[attr-defined]
+        chart_runner().submit(
+            f"chart-{id(self)}", lambda: render_image(renderer, width, height, ratio),
+            lambda result: self._rendered(generation, *result), lambda exc: self._failed(generation, exc),
+        )
+
+    def _canvas_size(self) -> tuple[int, int, float]:
+        canvas = self.canvas
+        ratio = float(canvas.devicePixelRatioF()) or 1.0
+        return max(canvas.width(), 160), max(canvas.height(), 120), ratio
+
+    def _rendered(self, generation: int, figure: Figure, image: QImage) -> None:
+        if generation == self._generation:
+            self._rendering = False
+            self._show(figure, image)
+
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation:
+            self._rendering = False
+            self.canvas.set_image(None, f"Could not draw this chart: {exc}")  # type: ignore[attr-defined]
+
+    def _show(self, figure: Figure, image: QImage) -> None:
+        self.figure = figure
+        self.render_count += 1
+        self.canvas.set_image(image)  # type: ignore[attr-defined]
+
+    def canvas_resized(self) -> None:
+        """The image canvas changed size: draw again at the new size once resizing settles."""
+        if self._renderer is not None:
+            self._resize_timer.start()
 
     def theme_changed(self) -> None:
-        self.invalidate()
+        """Re-render for the new theme: soon when on screen (one chart per event-loop turn), else when shown."""
+        self._dirty = True
+        redraw_queue().request(self, self._render_soon)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self.flush()
+        self._render_soon()

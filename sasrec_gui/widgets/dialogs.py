@@ -15,6 +15,7 @@ from core.errors import (
     SasrecError,
     TrainingError,
 )
+from core.report import ReportError
 from core.runs import RunStoreError
 
 _TITLES: list[tuple[type[BaseException], str]] = [
@@ -25,6 +26,7 @@ _TITLES: list[tuple[type[BaseException], str]] = [
     (CheckpointError, "Checkpoint problem"),
     (RecommendError, "Cannot recommend"),
     (RunStoreError, "Run history unavailable"),
+    (ReportError, "Cannot write the report"),
     (MemoryError, "Out of memory"),
 ]
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHeaderView, QLabel, QVBoxLayout, QWidget
 
 from core.experiment import Holdout
+from core.protocol import Protocol
 
 from ..logic.training import EvaluationPlan
 from .common import make_table
@@ -41,12 +42,19 @@ class EvaluationBox(QGroupBox):
         """Show the (empty) box while the run's hold-out is scored."""
         holdout = plan.holdout
         self.setTitle(f"Hold-out evaluation ({holdout.describe()}, metrics @{holdout.k}) — scoring …")
-        self.message.setText(
+        self._message = (
             f"{plan.split_text}. Popular recommends the most watched items each user "
             "has not seen. MeanPop: mean training popularity of the recommended items."
         )
+        self.message.setText(self._message)
         self.model.set_frame(pd.DataFrame())
         self.show()
+
+    def set_protocol(self, protocol: Protocol) -> None:
+        """Say how the table is measured (``Protocol.describe()``) under it and in its tooltip."""
+        text = f"Measured on: {protocol.describe()}."
+        self.message.setText(f"{getattr(self, '_message', '')} {text}".strip())
+        self.view.setToolTip(text)
 
     def show_table(self, table: pd.DataFrame, holdout: Holdout) -> None:
         """``table``: one row per model (index "SASRec", "Popular"), columns ``<metric>@k``."""

@@ -6,7 +6,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -16,6 +15,7 @@ from core.ids import id_value
 
 from ..logic.explanations import ItemDetails
 from ..services.state import AppState
+from .common import FitWidthScrollArea, WordWrapLabel
 
 EMPTY_TEXT = "Select an item to see its details."
 #: Fields shown as a paragraph under the labelled rows rather than beside a label.
@@ -66,10 +66,7 @@ class ItemCard(QWidget):
         body_layout.addSpacing(4)
         body_layout.addLayout(self.rows)
         body_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(body)
+        self.scroll = FitWidthScrollArea(body, wrapping=True)  # never cuts a long word off on the right
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll, 1)
@@ -141,8 +138,7 @@ class ItemCard(QWidget):
         key = QLabel(label)
         key.setObjectName("cardKey")
         key.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        value = QLabel(text)
-        value.setWordWrap(True)
+        value = WordWrapLabel(text)  # wraps, never cuts a long word (a name) off on the right
         value.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rows.addWidget(key, row, 0)

@@ -19,6 +19,10 @@ animated too and blitted in the ticks after an epoch brought new metrics. It is 
 the run does not validate, and fitted to the values when the run ends. A run with a
 hold-out trains on fewer sequences than planned: its curve ends short of the right edge
 until the run ends, rather than costing a full draw mid-run.
+
+A run that validates also gets ``validation_marks.ValidationMarks``: the held-out loss on a
+labelled right-hand axis over the steps, the best epoch (and an early stop) marked, and the
+protocol the metrics are measured on; these artists are animated and blitted like the lines.
 """
 from __future__ import annotations
 
@@ -32,9 +36,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from core.protocol import Protocol
 from core.train import EpochReport, StepReport, TrainingHistory
 
 from ..logic.smoothing import bias_corrected_ema, ema_alpha
+from .validation_marks import VAL_AXIS_PX, ValidationMarks
 
 MAX_DRAWN_POINTS = 4000
 STEP_COLOR = "#2f6fde"
@@ -116,7 +122,6 @@ class LossPlot(QWidget):
         (self.step_line,) = self.ax.plot([], [], lw=0.8, alpha=0.35, color=STEP_COLOR, label="Loss per step")
         (self.ema_line,) = self.ax.plot([], [], lw=2.0, color=STEP_COLOR, label="Smoothed (EMA)")
         (self.epoch_line,) = self.ax.plot([], [], "o-", lw=1.5, ms=5, color=EPOCH_COLOR, label="Epoch mean")
-        self.lines = (self.step_line, self.ema_line, self.epoch_line)
         self.ax.legend(loc="upper right", fontsize=9)
         self._empty_text = self.ax.text(
             0.5, 0.5, "The loss appears here while a model trains", transform=self.ax.transAxes,
@@ -141,6 +146,9 @@ class LossPlot(QWidget):
         self.metric_k = 10
         self._metrics_shown = False
         self.metric_ax.set_visible(False)
+        self.marks = ValidationMarks(self.ax, self.metric_ax)  # validation loss, best epoch, protocol
+        self.marks.set_shown(False)
+        self.lines = (self.step_line, self.ema_line, self.epoch_line, *self.marks.loss_artists())
 
         self._timer = QTimer(self)
         self._timer.setInterval(max(1, int(1000 / redraw_hz)))
@@ -166,10 +174,12 @@ class LossPlot(QWidget):
         self.steps_per_epoch = 0
         self._planned_steps = 0
         self._metrics: dict[str, tuple[list[int], list[float]]] = {name: ([], []) for name in METRIC_STYLES}
+        self.marks.reset()
+        self.canvas.setToolTip("")
         self._dirty = True
-        self._empty_text.set_visible(True)
         self.ax.set_xlabel("Training step")
         self.show_metrics(False)
+        self._set_empty(True)  # after show_metrics: it may make a new legend
         if draw:
             self.redraw()
 
@@ -187,6 +197,8 @@ class LossPlot(QWidget):
         self._epoch_x.append(report.epoch * max(self.steps_per_epoch, 1))
         self._epoch_y.append(report.mean_loss)
         self._add_metrics(report.epoch, report.metrics)
+        if self.marks.add_epoch(report):
+            self._metrics_dirty = True
         self._dirty = True
 
     def _add_metrics(self, epoch: int, metrics: dict[str, float]) -> None:
@@ -212,6 +224,9 @@ class LossPlot(QWidget):
         if shown != self._metrics_shown:
             self._metrics_shown = shown
             self.metric_ax.set_visible(shown)
+            self.marks.set_shown(shown)
+            extra = self.marks.legend_handles() if shown else []
+            self.ax.legend(handles=[self.step_line, self.ema_line, self.epoch_line, *extra], loc="upper right", fontsize=9)
             self._layout()
 
     @property
@@ -227,17 +242,30 @@ class LossPlot(QWidget):
     def set_history(self, history: TrainingHistory) -> None:
         """Show a finished run (e.g. from a checkpoint)."""
         self.reset()
-        epochs = len(history.epoch_losses)
         if not history.step_losses:
             return
-        self._set_steps_per_epoch(max(1, len(history.step_losses) // max(epochs, 1)), max(epochs, 1))
+        self.preload(history)
+        self.show_metrics(any(history.epoch_metrics))
+        self.redraw()
+
+    def preload(self, history: TrainingHistory, total_epochs: int = 0) -> None:
+        """Buffer ``history``'s curves (no drawing): a finished run, or the epochs a continued
+        run goes on from (``total_epochs``: the epochs it will have, for the smoothing)."""
+        epochs = len(history.epoch_losses)
+        per_epoch = history.steps_per_epoch or len(history.step_losses) // max(epochs, 1)
+        self._set_steps_per_epoch(max(1, per_epoch), max(epochs, total_epochs, 1))
         self._extend(history.step_losses)
         self._epoch_x = [(i + 1) * self.steps_per_epoch for i in range(epochs)]
         self._epoch_y = list(history.epoch_losses)
         for i, metrics in enumerate(history.epoch_metrics):
             self._add_metrics(i + 1, metrics)
-        self.show_metrics(any(history.epoch_metrics))
-        self.redraw()
+        self.marks.set_history(history)
+
+    def set_protocol(self, protocol: Protocol | None) -> None:
+        """How the validation metrics are measured: in the metrics axes and the plot's tooltip."""
+        self.marks.set_protocol(protocol)
+        self.canvas.setToolTip(self.marks.tooltip())
+        self._metrics_dirty = self._dirty = True
 
     def _set_steps_per_epoch(self, steps_per_epoch: int, epochs: int) -> None:
         self.steps_per_epoch = max(1, steps_per_epoch)
@@ -265,21 +293,27 @@ class LossPlot(QWidget):
 
     # -- live mode --------------------------------------------------------------------------
     def start_live(
-        self, planned_steps: int = 0, expected_loss: float | None = None, metric_epochs: int = 0, metric_k: int = 10
+        self, planned_steps: int = 0, expected_loss: float | None = None, metric_epochs: int = 0, metric_k: int = 10,
+        monitor: str = "", keeps_best: bool = False, expected_val_loss: float | None = None,
     ) -> None:
         """Plan the axes for a run and redraw on the timer until ``stop_live``.
 
         ``metric_epochs`` > 0: the run validates; show the metrics axes planned for that many
-        epochs. Call before the worker starts: the one full draw happens here, not during training.
+        epochs, and the validation loss axis planned from ``expected_val_loss``; ``monitor``
+        picks the best epoch (marked; "kept" when ``keeps_best``). Call before the worker
+        starts: the one full draw happens here, not during training.
         """
         self._live = True
         self._planned_steps = planned_steps
         self.show_metrics(metric_epochs > 0, metric_k)
+        if metric_epochs > 0:
+            self.marks.plan(monitor, keeps_best, expected_val_loss)
+            self.marks.update(self.steps_per_epoch)
         for line in self._animated():
             line.set_animated(True)
         self.ax.set_xlim(0, max(planned_steps, 1) * 1.02)
         self.ax.set_ylim(0, (expected_loss or 1.0) * HEADROOM)
-        self._empty_text.set_visible(False)
+        self._set_empty(False)
         if self._metrics_shown:
             self.metric_ax.set_autoscale_on(False)
             self.metric_ax.set_xlim(0.5, max(metric_epochs, 1) + 0.5)
@@ -305,11 +339,25 @@ class LossPlot(QWidget):
         self._dirty = True
         self.redraw()
 
+    def _set_empty(self, empty: bool) -> None:
+        """Before any loss: only the "appears here" text, no axes (an empty plot would show
+        meaningless -0.04..0.04 ticks); with a curve, the axes, ticks and legend."""
+        self._empty_text.set_visible(empty)
+        self.ax.set_axis_off() if empty else self.ax.set_axis_on()
+        legend = self.ax.get_legend()
+        if legend is not None:
+            legend.set_visible(not empty)
+
+    @property
+    def empty(self) -> bool:
+        """Whether the plot shows its empty state (no curve, not live)."""
+        return self._empty_text.get_visible()
+
     def _animated(self) -> tuple:
         return (*self.lines, *self._metric_artists())
 
     def _metric_artists(self) -> tuple:
-        return (*self.metric_lines.values(), self._metric_empty_text)
+        return (*self.metric_lines.values(), self._metric_empty_text, *self.marks.metric_artists())
 
     @property
     def live(self) -> bool:
@@ -330,15 +378,17 @@ class LossPlot(QWidget):
         self.epoch_line.set_data(self._epoch_x, self._epoch_y)
         for name, (xs, ys) in self._metrics.items():
             self.metric_lines[name].set_data(xs, ys)
+        self.marks.update(self.steps_per_epoch)
         has_metrics = any(xs for xs, _ in self._metrics.values())
         if not self._live:
-            self._empty_text.set_visible(n == 0)
+            self._set_empty(n == 0)
             if n:
                 self.ax.set_autoscale_on(True)  # the live plan set fixed limits
                 self.ax.relim()
                 self.ax.autoscale_view()
             if self._metrics_shown:
                 self._fit_metric_axes(has_metrics)
+                self.marks.fit()
             self._metrics_dirty = False
             self._full_draw()
             return
@@ -359,11 +409,12 @@ class LossPlot(QWidget):
         last = max(max(xs) for xs, _ in self._metrics.values() if xs)
         peak = max(max(ys) for _, ys in self._metrics.values() if ys)
         self.metric_ax.set_xlim(0.5, last + 0.5)
-        self.metric_ax.set_ylim(0, max(peak * 1.15, 1e-3))
+        self.metric_ax.set_ylim(0, max(peak * (1.7 if self.marks.has_text else 1.15), 1e-3))  # room for the texts
 
     def _outgrown(self, n: int) -> bool:
         """Grow the planned axes when the data left them; True when a full draw is needed."""
         grown = self._metrics_outgrown() if self._metrics_shown and self._metrics_dirty else False
+        grown = (self._metrics_shown and self.marks.outgrown()) or grown
         if not n:
             return grown
         top = self.ax.get_ylim()[1]
@@ -436,7 +487,7 @@ class LossPlot(QWidget):
         if self._metrics_shown:
             metric_w = max(METRIC_MIN_PX, int(width * METRIC_SHARE))
             metric_left = width - right - metric_w
-            loss_right = max(metric_left - METRIC_GAP_PX, left + 50)
+            loss_right = max(metric_left - METRIC_GAP_PX - VAL_AXIS_PX, left + 50)  # the validation loss axis between
             self.ax.set_position((left / width, y0, (loss_right - left) / width, h))
             self.metric_ax.set_position((metric_left / width, y0, metric_w / width, h))
         else:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVB
 
 from core.explain import genre_mix
 from core.ids import id_value
+from core.recommend import WHAT_IF_USER
 
 from ..logic.explanations import truncate, user_demographics
 from ..services import theme
@@ -49,6 +50,7 @@ class ProfilePanel(QWidget):
         self._demographics: dict[str, str] | None = None
         self._n_history = 0
         self._n_recommended = 0
+        self._history_label = "History"
 
         self.heading = QLabel("No user shown")
         self.heading.setObjectName("cardTitle")
@@ -68,7 +70,7 @@ class ProfilePanel(QWidget):
         left_layout.addLayout(self.rows)
         left_layout.addWidget(self.note)
         left_layout.addStretch(1)
-        self.chart = ChartView(figsize=(6.0, 3.0))
+        self.chart = ChartView(figsize=(6.0, 3.0), threaded=True)  # drawn on a worker: showing a user never waits for it
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(left)
@@ -115,6 +117,23 @@ class ProfilePanel(QWidget):
         self.history_mix = genre_mix(items, ids)
         self.recommended_mix = genre_mix(items, list(recommended_ids))
         self._n_history, self._n_recommended = len(ids), len(recommended_ids)
+        self._history_label = "History"
+        self.chart.invalidate()
+
+    def show_session(self, items: Sequence[int | str], recommended_ids: Sequence[int | str]) -> None:
+        """A what-if session instead of a user (``items``: item ids, oldest first): its length
+        and the genre mix of the session beside that of the recommendations; no demographics."""
+        data = self.state.data
+        table = data.items if data is not None else None
+        self.user_id = WHAT_IF_USER
+        self.heading.setText("What-if session")
+        self._demographics = None
+        self._set_rows({"Items": f"{len(items):,}"})
+        self.note.setText("A session built by hand: no user, so no demographics.")
+        self.history_mix = genre_mix(table, list(items))
+        self.recommended_mix = genre_mix(table, list(recommended_ids))
+        self._n_history, self._n_recommended = len(items), len(recommended_ids)
+        self._history_label = "Session"
         self.chart.invalidate()
 
     def _set_rows(self, rows: dict[str, str]) -> None:
@@ -147,7 +166,7 @@ class ProfilePanel(QWidget):
         order = combined_order(self.history_mix, self.recommended_mix)
         y = np.arange(len(order))
         specs = (
-            (ax_h, self.history_mix, f"History ({self._n_history} items)", t.accent),
+            (ax_h, self.history_mix, f"{self._history_label} ({self._n_history} items)", t.accent),
             (ax_r, self.recommended_mix, f"Top {self._n_recommended} recommendations", t.secondary),
         )
         top = 0.0

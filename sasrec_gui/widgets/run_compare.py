@@ -33,10 +33,15 @@ _HEAD_COLUMNS = [
     Column("id", "Run", numeric=True),
     Column("when", "When"),
     Column("status", "Status"),
-    Column("data", "Data", tooltip=True),
-    Column("holdout", "Hold-out"),
     Column("epochs", "Epochs", numeric=True),
-    Column("final_loss", "Final loss", fixed(4), numeric=True),
+    Column("best_epoch", "Best epoch", numeric=True),
+]
+#: After the metrics and the settings: where the run came from.
+_ORIGIN_COLUMNS = [
+    Column("parent", "Parent", numeric=True),
+    Column("sweep", "Sweep"),
+    Column("data", "Data", tooltip=True),
+    Column("holdout", "Hold-out", tooltip=True),
 ]
 _SETTING_COLUMNS = [
     Column("n_factors", "Factors", numeric=True),
@@ -48,13 +53,48 @@ _SETTING_COLUMNS = [
     Column("batch", "Batch", numeric=True),
     Column("loss", "Loss"),
 ]
-_TAIL_COLUMNS = [Column("device", "Device"), Column("seconds", "Seconds", fixed(1), numeric=True)]
+_TAIL_COLUMNS = [
+    Column("protocol", "Protocol"),
+    Column("tags", "Tags", tooltip=True),
+    Column("note", "Note", tooltip=True),
+    Column("device", "Device"),
+    Column("seconds", "Seconds", fixed(1), numeric=True),
+]
+#: Columns whose tooltip is how the run's metrics were measured (``Protocol.describe()``).
+PROTOCOL_TIP_KEY = "protocol_text"
+STATUS_TIPS = {
+    "finished": "Trained every epoch, or stopped early by early stopping.",
+    "stopped": "Stopped by the user; the last completed (or best) epoch's model is kept.",
+    "failed": "Training failed; the note says why when known.",
+    "pruned": "A sweep trial stopped for falling behind the median of the finished trials.",
+}
+
+
+def _is_metric(key: str) -> bool:
+    return "@" in key or key.endswith("val_loss")
 
 
 def table_columns(frame: pd.DataFrame) -> list[Column]:
-    """The run table's columns: run, outcome, one per metric found, key settings, device, duration."""
-    metrics = [Column(str(c), str(c), fixed(4), numeric=True) for c in frame.columns if "@" in str(c)]
-    return [*_HEAD_COLUMNS, *metrics, *_SETTING_COLUMNS, *_TAIL_COLUMNS]
+    """The run table's columns: run, status, epochs and best epoch; per metric its last
+    validation's value and its best epoch's beside it, the validation loss (last, best), the
+    final training loss; key settings and any setting a sweep varied; parent run, sweep, data,
+    hold-out; protocol, tags, note, device, duration."""
+    names = [str(c) for c in frame.columns]
+    metrics = [c for c in names if "@" in c and not c.startswith("best_")]
+    best_only = [c[len("best_"):] for c in names if c.startswith("best_") and "@" in c and c[len("best_"):] not in metrics]
+    columns: list[Column] = []
+    for name in [*metrics, *best_only]:
+        if name in names:
+            columns.append(Column(name, f"{name} (last)", fixed(4), numeric=True))
+        if f"best_{name}" in names:
+            columns.append(Column(f"best_{name}", f"{name} (best)", fixed(4), numeric=True))
+    for key, header in (("val_loss", "Val loss (last)"), ("best_val_loss", "Val loss (best)")):
+        if key in names:
+            columns.append(Column(key, header, fixed(4), numeric=True))
+    columns.append(Column("final_loss", "Final loss", fixed(4), numeric=True))
+    known = {c.key for c in (*_HEAD_COLUMNS, *_ORIGIN_COLUMNS, *_SETTING_COLUMNS, *_TAIL_COLUMNS)}
+    swept = [Column(c, c, numeric=pd.api.types.is_numeric_dtype(frame[c].dtype)) for c in names if c in _CONFIG_KEYS and c not in known]
+    return [*_HEAD_COLUMNS, *columns, *_SETTING_COLUMNS, *swept, *_ORIGIN_COLUMNS, *_TAIL_COLUMNS]
 
 
 class RunsTableModel(FrameModel):
@@ -81,6 +121,17 @@ class RunsTableModel(FrameModel):
 
     def run_id(self, row: int) -> int:
         return int(self.value(row, "id"))
+
+    def _tooltip(self, row: int, col: int) -> str | None:
+        """Metrics and the protocol: how the run's metrics were measured; status: what it means."""
+        key = self._columns[col].key
+        if _is_metric(key) or key == "protocol" or key == "best_epoch":
+            text = self.value(row, PROTOCOL_TIP_KEY) if PROTOCOL_TIP_KEY in self._frame.columns else ""
+            text = text or "The protocol was not recorded (a run of an older version)."
+            return f"Measured on: {text}" if key != "best_epoch" else f"The best validation's epoch. Measured on: {text}"
+        if key == "status":
+            return STATUS_TIPS.get(str(self.value(row, "status")))
+        return super()._tooltip(row, col)
 
     def row_of(self, run_id: int) -> int:
         ids = self._frame["id"].to_numpy() if "id" in self._frame.columns else np.zeros(0)

@@ -74,8 +74,8 @@ class ValidationForm(ValidatedForm):
     def _update_enabled(self) -> None:
         scheme = self.widgets["holdout"].currentData()  # type: ignore[attr-defined]
         self.widgets["test_days"].setEnabled(scheme == "time")
-        self.widgets["validate_every"].setEnabled(scheme != "none")
-        self.widgets["k"].setEnabled(scheme != "none")
+        for name in ("validate_every", "k", "early_stopping", "monitor", "min_delta"):
+            self.widgets[name].setEnabled(scheme != "none")
 
 
 class FilterForm(ValidatedForm):

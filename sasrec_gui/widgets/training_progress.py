@@ -6,10 +6,12 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QProgressBar, QWid
 
 from core.train import EpochReport
 
-from ..logic.training import RunStatus, format_seconds
+from ..logic.training import MIN_ETA_SECONDS, MIN_ETA_STEPS, RunStatus, format_seconds
 
 #: The figures shown, in reading order (two columns).
 FIGURES = ("Elapsed", "ETA", "Sequences/s", "Last epoch loss")
+ETA_TIP = (f"Time left at this run's pace so far; shown after {MIN_ETA_STEPS} steps and "
+           f"{MIN_ETA_SECONDS:g} s of training, cleared when the run stops.")
 
 
 class TrainingProgress(QGroupBox):
@@ -51,7 +53,9 @@ class TrainingProgress(QGroupBox):
             return
         self.bar.setValue(int(p.fraction * 1000))
         self.bar.setFormat(status.progress_text)
-        self.stats["ETA"].setText(format_seconds(p.eta))
+        # no ETA while stopping, nor before it rests on enough steps (Progress.eta is None then)
+        self.stats["ETA"].setText("–" if status.stopping else format_seconds(p.eta))
+        self.stats["ETA"].setToolTip(ETA_TIP)
         self.stats["Sequences/s"].setText(f"{p.sequences_per_sec:,.0f}")
 
     def show_epoch(self, report: EpochReport) -> None:
@@ -62,12 +66,14 @@ class TrainingProgress(QGroupBox):
 
     def show_stopping(self) -> None:
         self.bar.setFormat(self.bar.format() + " — stopping …")
+        self.stats["ETA"].setText("–")
 
     def show_end(self, progress_text: str, done: bool, seconds: float | None) -> None:
         """The run ended: the bar's text (full when ``done``) and its duration (None: keep)."""
         if done:
             self.bar.setValue(1000)
         self.bar.setFormat(progress_text)
+        self.stats["ETA"].setText("–")
         if seconds is not None:
             self.stats["Elapsed"].setText(format_seconds(seconds))
 

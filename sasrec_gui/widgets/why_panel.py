@@ -8,6 +8,8 @@ never blocks the interface; stale results (another user or item chosen meanwhile
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import pandas as pd
 from matplotlib.figure import Figure
 from PySide6.QtCore import QItemSelection, Qt, Signal
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core.ids import id_value
 
-from ..logic.explanations import Explanation, explain_recommendation, truncate
+from ..logic.explanations import Explanation, explain_recommendation, explain_session_recommendation, truncate
 from ..services import theme
 from ..services.state import AppState
 from ..services.workers import run_or_submit
@@ -75,7 +77,7 @@ class WhyPanel(QWidget):
         self.view = make_table(self.model)
         configure_item_table(self.view, WHY_COLUMNS)
         self.view.setToolTip(f"Score drop = {SCORE_DROP_TEXT}.")
-        self.chart = ChartView(figsize=(4.5, 3.0))
+        self.chart = ChartView(figsize=(4.5, 3.0), threaded=True)  # drawn on a worker
         self.chart.set_renderer(self._render)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
@@ -111,19 +113,29 @@ class WhyPanel(QWidget):
             self.clear("Train a model or open a checkpoint first.")
             return
         user_id, item_id = id_value(user_id), id_value(item_id)
-        request = (recommender, user_id, item_id)
+        self._submit((recommender, user_id, item_id), f"user {user_id}", score,
+                     lambda: explain_recommendation(recommender, user_id, item_id))
+
+    def explain_session(self, items: Sequence[int | str], item_id: int | str, score: float | None = None) -> None:
+        """Work out why ``item_id`` is recommended for a what-if session (item ids, oldest
+        first; items the model does not know are left out), in the background with a runner."""
+        recommender = self.state.recommender
+        if recommender is None:
+            self.clear("Train a model or open a checkpoint first.")
+            return
+        session, item_id = tuple(id_value(i) for i in items), id_value(item_id)
+        self._submit((recommender, ("what-if", session), item_id), "the what-if session", score,
+                     lambda: explain_session_recommendation(recommender, session, item_id))
+
+    def _submit(self, request: tuple, subject: str, score: float | None, work: Callable[[], Explanation]) -> None:
         if request == self._request and self.explanation is not None:
             return
         self._request = request
         self.explanation = None
-        self._target_title = self.state.catalog.describe(item_id).split(" · ")[0]
+        self._target_title = self.state.catalog.describe(request[-1]).split(" · ")[0]
         scored = f" (score {score:.3f})" if score is not None else ""
-        self.heading.setText(f"Why “{self._target_title}”{scored} for user {user_id}?")
+        self.heading.setText(f"Why “{self._target_title}”{scored} for {subject}?")
         self.message.show_message("Working out which history items contributed …")
-
-        def work() -> Explanation:
-            return explain_recommendation(recommender, user_id, item_id)
-
         run_or_submit(self.runner, "why", work, lambda r: self._done(r, request), lambda exc: self._failed(exc, request))
 
     def _done(self, result: Explanation, request: tuple) -> None:
