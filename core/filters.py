@@ -5,11 +5,13 @@ items left after each step, so a user can see what every setting costs.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .dataset import REQUIRED_COLUMNS
 from .schema import SettingGroup, setting
 
 _WEIGHTING, _FILTERS = "Weighting", "Filters"
@@ -168,8 +170,15 @@ def _take_rows(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
-def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None) -> FilterResult:
-    """Weight and filter ``interactions`` as the notebook does; the input is not modified."""
+def apply_filters(
+    interactions: pd.DataFrame, config: FilterConfig | None = None, columns: Sequence[str] | None = None,
+) -> FilterResult:
+    """Weight and filter ``interactions`` as the notebook does; the input is not modified.
+
+    ``columns``: keep only these columns (besides user_id, item_id, datetime and weight) in
+    the result, e.g. none of total_dur and watched_pct once they have done their work; None
+    keeps every column. The rows, the weights and the report are the same either way.
+    """
     config = config or FilterConfig()
     config.validate()
     df = interactions
@@ -211,8 +220,9 @@ def apply_filters(interactions: pd.DataFrame, config: FilterConfig | None = None
         count.keep(count.user_counts() >= config.min_user_interactions)
         steps.append(count.step("min user interactions", f"kept users with >= {config.min_user_interactions} interactions"))
 
-    out = _take_rows(df.drop(columns="weight"), count.rows)
-    out.insert(list(df.columns).index("weight"), "weight", count.kept(weight))
+    kept = [c for c in df.columns if columns is None or c in REQUIRED_COLUMNS or c in columns]
+    out = _take_rows(df[[c for c in kept if c != "weight"]], count.rows)
+    out.insert(kept.index("weight"), "weight", count.kept(weight))
     return FilterResult(out, steps)
 
 

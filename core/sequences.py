@@ -178,22 +178,28 @@ def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) ->
     item_map, internal = ItemIdMap.factorize(interactions["item_id"].to_numpy()[source])
     row_weights = interactions["weight"].to_numpy(dtype=np.float32)[source]
     users = interactions["user_id"].to_numpy()[order[starts]]
+    del order, source
 
-    x = _filled_zeros((n, session_maxlen), np.int64)
-    y = _filled_zeros((n, session_maxlen), np.int64)
-    w = _filled_zeros((n, session_maxlen), np.float32)
     # element j of a session of length k (0 <= j < k): x holds elements 0 .. k-2 and y
     # elements 1 .. k-1, both right-aligned, so input j and target j + 1 share the flat
     # position row * maxlen + maxlen - k + 1 + j.
     last = np.cumsum(kept) - 1  # each session's last element
-    is_input = np.ones(len(source), dtype=bool)
+    is_input = np.ones(len(internal), dtype=bool)
     is_input[last] = False
-    is_target = np.ones(len(source), dtype=bool)
+    is_target = np.ones(len(internal), dtype=bool)
     is_target[last - kept + 1] = False
     pos = (seq_of_row * session_maxlen + (session_maxlen + 1) - np.repeat(kept, kept) + offset_in_seq)[is_input]
-    x.reshape(-1)[pos] = internal[is_input]
-    y.reshape(-1)[pos] = internal[is_target]
-    w.reshape(-1)[pos] = row_weights[is_target]
+    del seq_of_row, offset_in_seq
+    inputs, targets, target_weights = internal[is_input], internal[is_target], row_weights[is_target]
+    del internal, row_weights, is_input, is_target  # the big temporaries go before x, y and w come
+    x = _filled_zeros((n, session_maxlen), np.int64)
+    x.reshape(-1)[pos] = inputs
+    del inputs
+    y = _filled_zeros((n, session_maxlen), np.int64)
+    y.reshape(-1)[pos] = targets
+    del targets
+    w = _filled_zeros((n, session_maxlen), np.float32)
+    w.reshape(-1)[pos] = target_weights
     return TrainingSequences(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), users, item_map)
 
 

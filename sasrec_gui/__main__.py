@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, PAGES, __version__
 from .logic.platform_check import platform_problem
+from .logic.threads import enable_freezing
 
 if TYPE_CHECKING:
     from .app import MainWindow
@@ -150,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sasrec-gui: {problem}", file=sys.stderr)
         return 1
     create_application()
+    enable_freezing()  # start-up objects out of the garbage collector's way (logic.threads)
     try:
         return int(qasync.run(run_app(args)) or 0)
     except asyncio.CancelledError:

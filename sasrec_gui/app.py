@@ -34,7 +34,7 @@ from core.train import FitResult, TrainedModel, fit
 
 from . import APP_NAME, PAGE_TITLES, PAGES, __version__
 from .logic.reports import REPORT_FILTER, ReportWritten, report_file_name, with_html_suffix
-from .logic.threads import use_interface_threads, use_worker_threads
+from .logic.threads import freeze_long_lived, use_interface_threads, use_worker_threads
 from .pages.attention_page import AttentionPage
 from .pages.compare_page import ComparePage
 from .pages.data_page import DataPage
@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         install_png_export(self)  # "Save chart as PNG…" on every chart, also on charts made later
         self.stack.currentChanged.connect(lambda _i: install_png_export(self))
+        freeze_long_lived()  # start-up objects out of the garbage collector's way (logic.threads)
         if interactive:  # a screenshot run never trains: skip the start-up import work
             self.controller.warm_up()
 

@@ -81,12 +81,14 @@ def test_style_roots_restyle_the_visible_root_now_and_hidden_ones_later(qtbot) -
     sheet = "QLabel { color: #123456; }"
     roots.set_sheet(sheet)
     assert shown.styleSheet() == sheet  # the largest root on screen: at once
-    assert small.styleSheet() == "" and hidden.styleSheet() == ""  # the rest: one per event-loop turn
-    assert roots.pending == [small, hidden, later]
-    later.show()  # shown before its turn: restyled as it shows
-    assert later.styleSheet() == sheet and later not in roots.pending
-    qtbot.waitUntil(lambda: not roots.pending)
-    assert all(w.styleSheet() == sheet for w in (small, hidden, later))
+    assert small.styleSheet() == "" and hidden.styleSheet() == ""  # the rest: later
+    assert roots.pending == [small] and roots.hidden == [hidden, later]
+    later.show()  # a hidden root is restyled as it shows
+    assert later.styleSheet() == sheet and later not in roots.waiting
+    qtbot.waitUntil(lambda: not roots.pending)  # the visible one: a turn later
+    assert small.styleSheet() == sheet and hidden.styleSheet() == "" and roots.waiting == [hidden]
+    roots.flush()
+    assert hidden.styleSheet() == sheet and not roots.waiting
     roots.add(QLabel("added later"))
     assert roots.roots[-1].styleSheet() == sheet  # a new root gets the current sheet
 
@@ -129,7 +131,9 @@ def test_theme_toggle_styles_the_window_roots_never_the_application(window, qtbo
         assert QApplication.instance().styleSheet() == ""
         assert window.data_page.styleSheet() == theme.style_sheet("dark")
         qtbot.waitUntil(lambda: not modes.roots.pending)
-        assert all(root.styleSheet() == theme.style_sheet("dark") for root in modes.roots.roots)
+        assert all(root.styleSheet() == theme.style_sheet("dark") for root in modes.roots.roots if root.isVisible())
+        window.show_page("similar")  # a hidden page gets it as it shows
+        assert window.similar_page.styleSheet() == theme.style_sheet("dark")
         assert window.statusBar() in modes.roots.roots and window.menuBar() in modes.roots.roots
     finally:
         modes.set_theme("light")
@@ -343,3 +347,94 @@ def test_popular_for_user_equals_core_popular_recommendations(text_ids: bool) ->
             want = popular_recommendations(train, [user], k, filter_viewed=filter_viewed)
             pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
     assert cache[0] is histories and cache[1] is not None
+
+
+# --------------------------------------------------------------------------- charts drawn on a worker
+
+
+def test_threaded_chart_draws_on_a_worker_and_shows_only_the_latest_render(qtbot, tmp_path) -> None:  # noqa: ANN001
+    import itertools
+    import threading
+
+    from sasrec_gui.widgets.chart_export import ChartView, save_chart_png
+
+    count = itertools.count(1)
+
+    def render(figure) -> None:  # noqa: ANN001 - the title says which render and which thread
+        figure.add_subplot().set_title(f"{next(count)} {threading.current_thread().name}")
+
+    chart = ChartView(figsize=(4.0, 3.0), threaded=True)
+    qtbot.addWidget(chart)
+    chart.resize(400, 300)
+    chart.show()
+    chart.set_renderer(render)  # visible: drawn in the background
+    assert chart.rendering and chart.figure.axes == []  # the interface did not wait for it
+    chart.invalidate()  # a second request while the first waits to start: drawn once
+    qtbot.waitUntil(lambda: not chart.rendering and bool(chart.figure.axes), timeout=10_000)
+    number, thread = chart.figure.axes[0].get_title().split(" ", 1)
+    assert number == "1" and thread != threading.main_thread().name and chart.canvas.image is not None
+    chart.invalidate()
+    qtbot.waitUntil(lambda: not chart.rendering and chart.figure.axes[0].get_title().startswith("2 "), timeout=10_000)
+    chart.invalidate()
+    chart.flush()  # export and tests: drawn at once, here; the render in flight is dropped
+    assert not chart.rendering and chart.figure.axes[0].get_title().endswith(threading.main_thread().name)
+    qtbot.waitUntil(lambda: not chart.runner.is_busy(), timeout=10_000)
+    assert chart.figure.axes[0].get_title().endswith(threading.main_thread().name)
+    assert save_chart_png(chart, tmp_path / "chart").read_bytes()[:4] == b"\x89PNG"
+
+
+# --------------------------------------------------------------------------- cancelling a load
+
+
+def test_cancel_a_load_keeps_the_data_open_before_and_drops_the_result(window, open_demo, qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    from sasrec_gui.services import controller as controller_module
+
+    open_demo(window)
+    before = window.state.loaded
+    release = threading.Event()
+    real_load = controller_module.load_data
+
+    def slow_load(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - a load that waits to be released
+        release.wait(30)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(controller_module, "load_data", slow_load)
+    page = window.data_page
+    window.open_folder(before.folder)
+    assert page.cancel_button.isVisible() and page.busy.isVisible() and window.controller.loading_now
+    page.cancel_button.click()
+    assert not page.cancel_button.isVisible() and not page.busy.isVisible() and not window.controller.loading_now
+    assert "Loading cancelled" in window.statusBar().currentMessage()
+    assert not window.controller.cancel_load()  # nothing left to cancel
+    release.set()
+    qtbot.waitUntil(lambda: not window.runner.is_busy("load"), timeout=20_000)
+    assert window.state.loaded is before  # the cancelled load's result was dropped
+
+
+def test_a_threaded_chart_closed_while_drawing_is_never_reached(qtbot) -> None:  # noqa: ANN001
+    import threading
+
+    from PySide6.QtWidgets import QApplication
+
+    from sasrec_gui.widgets.chart_export import ChartView
+
+    started, release = threading.Event(), threading.Event()
+
+    def render(figure) -> None:  # noqa: ANN001 - waits until the chart is gone
+        started.set()
+        release.wait(10)
+        figure.add_subplot()
+
+    chart = ChartView(threaded=True)
+    chart.resize(300, 200)
+    chart.show()
+    chart.set_renderer(render)
+    qtbot.waitUntil(started.is_set, timeout=10_000)
+    chart.deleteLater()
+    QApplication.processEvents()
+    release.set()  # the render ends after its chart: pytest-qt fails the test on any error in a slot
+    from sasrec_gui.services.workers import _keeper
+
+    qtbot.waitUntil(lambda: not _keeper().workers, timeout=10_000)

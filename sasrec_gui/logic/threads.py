@@ -1,4 +1,5 @@
-"""How many CPU threads torch uses on which thread of the app (Qt-free).
+"""How many CPU threads torch uses on which thread of the app, and keeping the garbage
+collector off the start-up objects (Qt-free).
 
 torch's intra-op thread count is per thread (OpenMP): a thread started later inherits the
 value its creator set last. The interface thread computes single recommendations, similar
@@ -9,6 +10,7 @@ that does heavy work raises its own count (``worker_threads``; training: ``train
 """
 from __future__ import annotations
 
+import gc
 import os
 
 import torch
@@ -31,3 +33,27 @@ def use_worker_threads() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+_freezing = {"enabled": False}
+
+
+def enable_freezing(enabled: bool = True) -> None:
+    """Let ``freeze_long_lived`` work: the app's entry point does (``sasrec-gui``), tests do not
+    (a test process makes and drops many windows, whose cycles must stay collectable)."""
+    _freezing["enabled"] = enabled
+
+
+def freeze_long_lived() -> int:
+    """Put every object alive now out of the cyclic garbage collector's reach (``gc.freeze``);
+    returns how many are frozen.
+
+    After start-up the process holds ~280k long-lived objects (the modules, classes and
+    functions of torch, pandas, matplotlib and Qt); a full collection walks them all, about
+    150 ms with the GIL held: a freeze of the interface at random moments. Frozen objects are
+    still freed by reference counting; only cycles among them would stay (start-up objects do
+    not become garbage). Called once the window is built and again after the torch warm-up.
+    """
+    if _freezing["enabled"]:
+        gc.freeze()
+    return gc.get_freeze_count()

@@ -25,7 +25,8 @@ class UserIndex:
                 ids = ids[order]
             ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
         elif len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
-            ids = np.unique(ids)
+            ids = np.sort(ids)  # not np.unique: numpy 2.4 hashes there, holding the GIL for long on a million ids
+            ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
         self.ids = ids
         self.text = ids.dtype == object
 

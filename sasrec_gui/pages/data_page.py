@@ -71,12 +71,17 @@ class DataPage(QWidget):
         self.busy.hide()
         self.busy_label = QLabel()
         self.busy_label.setObjectName("muted")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop waiting for this folder: the data open before stays open "
+                                      "(the file is read to its end in the background and then dropped).")
+        self.cancel_button.hide()
         bar = QHBoxLayout()
         bar.addWidget(self.open_button)
         bar.addWidget(self.demo_button)
         bar.addSpacing(12)
         bar.addWidget(self.busy)
         bar.addWidget(self.busy_label)
+        bar.addWidget(self.cancel_button)
         bar.addStretch(1)
 
         # left column: summary, filters, report
@@ -140,6 +145,7 @@ class DataPage(QWidget):
 
         self.open_button.clicked.connect(self.open_folder_requested)
         self.demo_button.clicked.connect(self.open_demo_requested)
+        self.cancel_button.clicked.connect(lambda _checked=False: self.controller.cancel_load())
         self.reset_filters_button.clicked.connect(lambda: self.filters.set_values(FilterConfig().to_dict()))
         self.filters.changed.connect(self._filters_edited)
         controller.loading.connect(self._set_loading)
@@ -189,6 +195,7 @@ class DataPage(QWidget):
     # -- state ------------------------------------------------------------------------------
     def _set_loading(self, loading: bool) -> None:
         self.busy.setVisible(loading)
+        self.cancel_button.setVisible(loading)
         self.busy_label.setText("Loading …" if loading else "")
         self.open_button.setEnabled(not loading)
         self.demo_button.setEnabled(not loading)

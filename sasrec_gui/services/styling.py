@@ -4,10 +4,9 @@
 two seconds with the window's ~900 widgets on a busy two-core machine, longer while a page
 holds millions of rows), so a theme or presentation toggle would freeze the window. Instead
 ``StyleRoots`` sets the window's style sheet on a few disjoint root widgets (the sidebar, the
-menu bar, the status bar, each page, dialogs): the roots on screen are restyled at once, the
-hidden ones one per event-loop turn afterwards, or when they are shown, whichever comes first.
-The largest root on screen (the page) is restyled at once, the
-rest one per turn: a root costs tens of milliseconds.
+menu bar, the status bar, each page, dialogs): the largest root on screen (the page) is
+restyled at once, the other roots on screen one per event-loop turn, and hidden pages when
+they are next shown (before they paint). A root costs tens of milliseconds.
 
 ``RedrawQueue`` redraws matplotlib canvases one per event-loop turn (the one on screen first),
 and a hidden canvas only once it is shown: a theme toggle redraws what is visible, never every
@@ -22,19 +21,20 @@ from PySide6.QtWidgets import QWidget
 
 
 class StyleRoots(QObject):
-    """Applies one style sheet to registered root widgets: visible ones now, hidden ones later.
+    """Applies one style sheet to registered root widgets: the page on screen now, the rest later.
 
     ``add(widget)`` registers a root (it gets the current sheet at once); ``set_sheet(qss)``
-    restyles the visible roots immediately and queues the hidden ones (one per event-loop
-    turn; a queued root that is shown first is restyled as it shows). ``pending`` lists the
-    roots still waiting; ``flush()`` restyles them now.
+    restyles the largest visible root immediately, queues the other visible ones (``pending``,
+    one per event-loop turn) and leaves hidden ones (``hidden``) until they are shown.
+    ``waiting`` lists both; ``flush()`` restyles them all now.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sheet = ""
         self.roots: list[QWidget] = []
-        self.pending: list[QWidget] = []
+        self.pending: list[QWidget] = []  # on screen, restyled one per event-loop turn
+        self.hidden: list[QWidget] = []  # restyled when shown
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -51,21 +51,27 @@ class StyleRoots(QObject):
             widget.setStyleSheet(self.sheet)
 
     def set_sheet(self, sheet: str) -> None:
-        """Use ``sheet``: restyle the largest root on screen (the page) now, then the other
-        roots on screen, then the hidden ones, one per event-loop turn (see the class)."""
+        """Use ``sheet``: restyle the largest root on screen (the page) now, the other roots on
+        screen one per event-loop turn, and hidden ones when they are shown (see the class)."""
         self.sheet = sheet
         stale = [r for r in self.roots if r.styleSheet() != sheet]
         visible = sorted((r for r in stale if r.isVisible()), key=lambda r: r.width() * r.height(), reverse=True)
-        self.pending = visible[1:] + [r for r in stale if not r.isVisible()]
+        self.hidden = [r for r in stale if not r.isVisible()]
+        self.pending = visible[1:]
         if visible:
             visible[0].setStyleSheet(sheet)
         if self.pending:
             self._timer.start()
 
+    @property
+    def waiting(self) -> list[QWidget]:
+        """Every root not restyled yet: on screen (a turn away) or hidden (until shown)."""
+        return [*self.pending, *self.hidden]
+
     def flush(self) -> None:
-        """Restyle every waiting root now."""
-        while self.pending:
-            self._apply(self.pending.pop(0))
+        """Restyle every waiting root now, hidden ones too."""
+        while self.pending or self.hidden:
+            self._apply((self.pending or self.hidden).pop(0))
 
     def _apply(self, root: QWidget) -> None:
         if root.styleSheet() != self.sheet:
@@ -80,11 +86,14 @@ class StyleRoots(QObject):
     def _forget(self, widget: QWidget) -> None:
         self.roots = [r for r in self.roots if r is not widget]
         self.pending = [r for r in self.pending if r is not widget]
+        self.hidden = [r for r in self.hidden if r is not widget]
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if event.type() == QEvent.Type.Show and watched in self.pending:
-            self.pending.remove(watched)  # type: ignore[arg-type]
-            self._apply(watched)  # type: ignore[arg-type]
+        if event.type() == QEvent.Type.Show:
+            for waiting in (self.pending, self.hidden):
+                if watched in waiting:
+                    waiting.remove(watched)  # type: ignore[arg-type]
+                    self._apply(watched)  # type: ignore[arg-type]
         return False
 
 

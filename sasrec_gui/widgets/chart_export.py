@@ -30,6 +30,8 @@ from ..services.workers import TaskRunner
 SAVE_TEXT = "Save chart as PNG…"
 #: A threaded chart draws again at its new size this long after resizing stopped.
 RESIZE_RENDER_MS = 150
+#: A threaded chart starts drawing this long after the change that asked for it (see ``ChartView._render_soon``).
+RENDER_DELAY_MS = 40
 EXPORT_PROPERTY = "pngExport"
 DEFAULT_DPI = 150
 _last_dir: list[str] = []
@@ -176,16 +178,6 @@ def render_image(renderer: Callable[[Figure], None] | None, width: int, height: 
     return figure, image
 
 
-_chart_runners: list[TaskRunner] = []
-
-
-def chart_runner() -> TaskRunner:
-    """The runner threaded charts render on (one job per chart at a time; create it on the UI thread)."""
-    if not _chart_runners:
-        _chart_runners.append(TaskRunner())
-    return _chart_runners[0]
-
-
 class ChartView(QWidget):
     """A matplotlib figure (constrained layout) drawn by ``renderer`` whenever it is shown
     after a change; exportable to PNG.
@@ -201,6 +193,7 @@ class ChartView(QWidget):
                  *, threaded: bool = False) -> None:
         super().__init__(parent)
         self.threaded = threaded
+        self._figsize = figsize
         self.figure = Figure(figsize=figsize, layout="constrained")
         self.canvas: QWidget = ImageCanvas(self) if threaded else FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumSize(160, 120)
@@ -221,6 +214,13 @@ class ChartView(QWidget):
         self._resize_timer.setSingleShot(True)
         self._resize_timer.setInterval(RESIZE_RENDER_MS)
         self._resize_timer.timeout.connect(self.invalidate)
+        self._start_timer = QTimer(self)
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(RENDER_DELAY_MS)
+        self._start_timer.timeout.connect(self._start_render)
+        #: renders (threaded): one at a time, the latest waiting; owned by the chart, so a render
+        #: that ends after the chart is gone reaches nothing
+        self.runner = TaskRunner(self)
 
     def set_renderer(self, renderer: Callable[[Figure], None] | None) -> None:
         """Draw with ``renderer(figure)`` (now when visible, else when next shown)."""
@@ -238,17 +238,19 @@ class ChartView(QWidget):
 
     @property
     def rendering(self) -> bool:
-        """Whether a threaded render is under way."""
-        return self._rendering
+        """Whether a threaded render is waiting to start or under way."""
+        return self._rendering or self._start_timer.isActive()
 
     def flush(self) -> None:
-        """Render now if a change is pending (also called before a PNG export)."""
-        if not self._dirty:
+        """Render now if a change is pending or still being drawn on the worker (also called
+        before a PNG export)."""
+        if not self._dirty and not self.rendering:
             return
         self._dirty = False
         if self.threaded:
             self._generation += 1
             self._rendering = False
+            self._start_timer.stop()
             width, height, ratio = self._canvas_size()
             figure, image = render_image(self._renderer, width, height, ratio)
             self._show(figure, image)
@@ -260,11 +262,16 @@ class ChartView(QWidget):
         self.canvas.draw_idle()  # type: ignore[attr-defined]
 
     def _render_soon(self) -> None:
-        """Threaded: draw on the chart runner (the latest request wins); else ``flush``."""
+        """Threaded: draw on the chart runner once the interface has painted what changed with
+        it (``RENDER_DELAY_MS``: a drawing worker and the painting interface thread would take
+        turns at the GIL, every table cell waiting its turn); else ``flush`` now."""
         if not self.threaded:
             self.flush()
-            return
-        if not self._dirty:
+        elif self._dirty and not self._start_timer.isActive():
+            self._start_timer.start()
+
+    def _start_render(self) -> None:
+        if not self._dirty or not self.isVisible():
             return
         self._dirty = False
         self._generation += 1
@@ -273,14 +280,18 @@ class ChartView(QWidget):
         self._rendering = True
         if self.canvas.image is None:  # type: ignore[attr-defined]
             self.canvas.set_image(None, "Drawing …")  # type: ignore[attr-defined]
-        chart_runner().submit(
-            f"chart-{id(self)}", lambda: render_image(renderer, width, height, ratio),
+        self.runner.submit(
+            "render", lambda: render_image(renderer, width, height, ratio),
             lambda result: self._rendered(generation, *result), lambda exc: self._failed(generation, exc),
         )
 
     def _canvas_size(self) -> tuple[int, int, float]:
+        """The canvas's size in logical pixels (the designed figure size while it has never
+        been on screen) and its device pixel ratio."""
         canvas = self.canvas
         ratio = float(canvas.devicePixelRatioF()) or 1.0
+        if not canvas.isVisible():
+            return int(self._figsize[0] * 100), int(self._figsize[1] * 100), ratio
         return max(canvas.width(), 160), max(canvas.height(), 120), ratio
 
     def _rendered(self, generation: int, figure: Figure, image: QImage) -> None:

@@ -1,5 +1,6 @@
-"""The packed sort and the flat scatters of ``core.sequences`` give exactly what the plain
-lexsort-and-2D-index version gave (kept here as the reference), on ids and times of every kind."""
+"""Fast paths give exactly what the plain versions gave, on ids and times of every kind: the
+packed sort and flat scatters of ``core.sequences`` (against the lexsort-and-2D-index
+reference kept here), and ``apply_filters`` with ``columns``."""
 from __future__ import annotations
 
 import numpy as np
@@ -128,3 +129,19 @@ def test_item_map_factorize_matches_from_ids_and_to_internal() -> None:
     text = np.array(["b", "a", "b"], dtype=object)
     text_map, text_internal = ItemIdMap.factorize(text)
     assert text_map.external.tolist() == ["", "b", "a"] and text_internal.tolist() == [1, 2, 1]
+
+
+def test_apply_filters_columns_keeps_rows_weights_and_report() -> None:
+    from core.filters import FilterConfig, apply_filters
+
+    frame = _frame(np.random.default_rng(2), 3000, "days")
+    frame["total_dur"] = np.random.default_rng(3).integers(0, 2000, len(frame)).astype(float)
+    frame["watched_pct"] = np.random.default_rng(4).integers(0, 100, len(frame)).astype(float)
+    config = FilterConfig(min_item_freq=30, min_user_interactions=2)
+    full = apply_filters(frame, config)
+    slim = apply_filters(frame, config, columns=())
+    assert list(slim.interactions.columns) == ["user_id", "item_id", "datetime", "weight"]
+    pd.testing.assert_frame_equal(slim.interactions, full.interactions[["user_id", "item_id", "datetime", "weight"]])
+    pd.testing.assert_frame_equal(slim.report(), full.report())
+    assert list(apply_filters(frame, config, columns=["total_dur"]).interactions.columns) == [
+        "user_id", "item_id", "datetime", "weight", "total_dur"]
