@@ -552,6 +552,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     table = evaluate_checkpoint(args.model, args.data, options=_load_options(args), split=args.split, test_days=args.test_days, ks=args.k)
     accuracy, beyond = metric_groups(table)
+    if table.attrs.get("protocol"):
+        print(f"measured: {table.attrs['protocol']}")
     print(accuracy.to_string(float_format=lambda v: f"{v:.4f}"))
     print()
     side_by_side = beyond.T.rename_axis("beyond accuracy", axis=0).rename_axis(None, axis=1)

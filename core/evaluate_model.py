@@ -162,4 +162,8 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", op
               f"of the '{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
         config = dataclasses.replace(model.config, epochs=epochs)
         model = fit(the_split.train, config, filter_config=model.filter_config).model
-    return evaluate_split(model, the_split, ks, items=data.items, beyond=beyond)
+    table = evaluate_split(model, the_split, ks, items=data.items, beyond=beyond)
+    from .protocol import evaluation_protocol
+
+    table.attrs["protocol"] = evaluation_protocol(the_split, ks, model.item_map.n_items).describe()
+    return table

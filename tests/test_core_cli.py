@@ -101,7 +101,8 @@ def test_evaluate_and_runs(trained):
     assert code == 0, err
     assert "re-fitting" in err  # the checkpoint saw the test items, so it is re-fitted
     lines = out.splitlines()
-    assert "NDCG@10" in lines[0] and any(l.startswith("SASRec") for l in lines) and any(l.startswith("Popular") for l in lines)
+    assert lines[0].startswith("measured: leave-last-out") and "k=5,10" in lines[0] and "full ranking over" in lines[0]
+    assert "NDCG@10" in lines[1] and any(l.startswith("SASRec") for l in lines) and any(l.startswith("Popular") for l in lines)
     code, out, _ = run("runs")
     assert code == 0 and "n_factors" in out and "softmax" in out
 
