@@ -74,6 +74,7 @@ def take_screenshots(
     all of ``SHOTS``); returns the paths. ``demo_sizes`` (n_users, n_items) shrink the demo."""
     from .__main__ import create_application
     from .app import MainWindow
+    from .widgets.chart_export import ChartView
     from .services.settings import Settings
 
     create_application()
@@ -95,6 +96,7 @@ def take_screenshots(
         window.show_page(page)
         settle()
         wait_until(lambda: not window.runner.is_busy())
+        wait_until(lambda: not any(view.isVisible() and (view.rendering or view.dirty) for view in window.findChildren(ChartView)))
         settle(0.2)
         path = out / f"screenshot-{name}.png"
         image = window.grab()
