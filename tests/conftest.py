@@ -141,3 +141,30 @@ def train(qtbot):  # noqa: ANN001, ANN201
         return blocker.args[0]
 
     return train_
+
+
+def train_demo_model(folder, config: dict):  # noqa: ANN001, ANN201
+    """(loaded data, filtered data, trained model, user histories) of the GUI demo folder with
+    ``config`` (SASRecConfig fields) and the GUI tests' filters; module-scoped fixtures share it."""
+    from core.config import SASRecConfig
+    from core.filters import FilterConfig
+    from core.sequences import UserHistories
+    from core.train import fit
+    from sasrec_gui.services.controller import filter_data, load_data
+
+    loaded = load_data(folder, "Demo data")
+    filters = FilterConfig(min_item_freq=GUI_MIN_ITEM_FREQ)
+    filtered = filter_data(loaded.data, filters)
+    interactions = filtered.result.interactions
+    model = fit(interactions, SASRecConfig(**config), filter_config=filters.to_dict()).model
+    return loaded, filtered, model, UserHistories.from_interactions(interactions)
+
+
+def window_with_model(make_window, demo_model):  # noqa: ANN001, ANN201
+    """A non-interactive window holding ``train_demo_model``'s data, filters and model."""
+    loaded, filtered, model, histories = demo_model
+    window = make_window(interactive=False)
+    window.state.set_data(loaded)
+    window.state.set_filtered(filtered)
+    window.state.set_model(model, histories, origin="test model")
+    return window

@@ -11,41 +11,27 @@ import pandas as pd
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from core.config import SASRecConfig
 from core.errors import RecommendError
 from core.evaluate import leave_last_out
 from core.evaluate_model import evaluate_split
 from core.experiment import Holdout
-from core.filters import FilterConfig
 from core.report import REPORT_SECTIONS
 from core.report_charts import BEYOND_CHART_METRICS
 from core.runs import RunStore
 from core.sequences import UserHistories
-from core.train import fit
-from tests.conftest import GUI_MIN_ITEM_FREQ, GUI_TINY_CONFIG
+from tests.conftest import GUI_TINY_CONFIG, train_demo_model, window_with_model
 
 BEYOND = ("Coverage", "MeanPop", "Novelty", "ILD_genre", "ILD_emb", "Serendipity", "PopShare")
 
 
 @pytest.fixture(scope="module")
 def demo_model(gui_demo_dir):  # noqa: ANN001, ANN201
-    from sasrec_gui.services.controller import filter_data, load_data
-
-    loaded = load_data(gui_demo_dir, "Demo data")
-    config = FilterConfig(min_item_freq=GUI_MIN_ITEM_FREQ)
-    filtered = filter_data(loaded.data, config)
-    interactions = filtered.result.interactions
-    model = fit(interactions, SASRecConfig(**{**GUI_TINY_CONFIG, "seed": 9}), filter_config=config.to_dict()).model
-    return loaded, filtered, model, UserHistories.from_interactions(interactions)
+    return train_demo_model(gui_demo_dir, {**GUI_TINY_CONFIG, "seed": 9})
 
 
 @pytest.fixture
 def demo_window(make_window, demo_model):  # noqa: ANN001, ANN201
-    loaded, filtered, model, histories = demo_model
-    window = make_window(interactive=False)
-    window.state.set_data(loaded)
-    window.state.set_filtered(filtered)
-    window.state.set_model(model, histories, origin="test model")
+    window = window_with_model(make_window, demo_model)
     return window
 
 

@@ -12,13 +12,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex
 
-from core.config import SASRecConfig
 from core.explain import session_attention_maps, session_leave_one_out_contributions
-from core.filters import FilterConfig
 from core.recommend import WHAT_IF_USER
-from core.sequences import UserHistories
-from core.train import fit
-from tests.conftest import GUI_MIN_ITEM_FREQ, GUI_TINY_CONFIG
+from tests.conftest import GUI_TINY_CONFIG, train_demo_model, window_with_model
 
 VIEW_CONFIG = {**GUI_TINY_CONFIG, "n_blocks": 2, "n_heads": 2, "epochs": 2, "seed": 5}
 
@@ -26,23 +22,12 @@ VIEW_CONFIG = {**GUI_TINY_CONFIG, "n_blocks": 2, "n_heads": 2, "epochs": 2, "see
 @pytest.fixture(scope="module")
 def demo_model(gui_demo_dir):  # noqa: ANN001, ANN201
     """(loaded data, filtered data, trained model, user histories) shared by the module."""
-    from sasrec_gui.services.controller import filter_data, load_data
-
-    loaded = load_data(gui_demo_dir, "Demo data")
-    config = FilterConfig(min_item_freq=GUI_MIN_ITEM_FREQ)
-    filtered = filter_data(loaded.data, config)
-    interactions = filtered.result.interactions
-    model = fit(interactions, SASRecConfig(**VIEW_CONFIG), filter_config=config.to_dict()).model
-    return loaded, filtered, model, UserHistories.from_interactions(interactions)
+    return train_demo_model(gui_demo_dir, VIEW_CONFIG)
 
 
 @pytest.fixture
 def demo_window(make_window, demo_model):  # noqa: ANN001, ANN201
-    loaded, filtered, model, histories = demo_model
-    window = make_window(interactive=False)
-    window.state.set_data(loaded)
-    window.state.set_filtered(filtered)
-    window.state.set_model(model, histories, origin="test model")
+    window = window_with_model(make_window, demo_model)
     window.show_page("recommendations")
     return window
 
