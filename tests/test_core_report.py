@@ -1,27 +1,19 @@
 """The HTML report: every section, nothing external, images embedded, one and several runs,
 what is missing said rather than failed on, and the CLI's one-line errors."""
 import base64
-import io
 import re
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from core.report import COMPARISON_SECTION, REPORT_SECTIONS, ReportError, build_report, write_report
 from core.runs import RunStore
+from tests.cli_runner import run_cli as run
 
 TINY = ["--epochs", "1", "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--min-item-freq", "1",
         "--device", "cpu"]
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    from core.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """What-if sessions: a hand-built history is scored exactly as a user with that history;
 unknown items are dropped and listed; an empty session is refused. Explanations follow it."""
 import io
-from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from core.recommend import WHAT_IF_USER, Recommender
 from core.sequences import UserHistories
 from core.train import fit
 from tests.synthetic import chain_interactions
+from tests.cli_runner import run_cli as run
 
 GHOST = 999_999  # a user id absent from the chain data
 
@@ -130,13 +130,6 @@ def test_explanations_of_a_session_equal_those_of_a_user_with_that_history(train
 # --------------------------------------------------------------------------- CLI
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    from core.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

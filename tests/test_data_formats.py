@@ -6,7 +6,6 @@ import gzip
 import io
 import tempfile
 import zipfile
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from core.data import load_folder, load_movielens, load_sasrec
 from core.errors import DataError, UnrecognisedDataError
 from core.load import CsvMapping, LoadOptions, detect_file_format, load_data
 from core.preview import WHITESPACE, preview_file
+from tests.cli_runner import run_cli as run
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -424,13 +424,6 @@ def test_preview_rows_gz_and_errors(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    from core.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_cli_trains_on_the_kion_zip_and_queries_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,6 @@ import pandas as pd
 import pytest
 import torch
 
-from core.__main__ import main
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import SASRecConfig
 from core.data import load_csv, load_kion, load_movielens
@@ -32,6 +30,7 @@ from core.runs import data_fingerprint
 from core.sequences import ItemIdMap, UserHistories, build_training_sequences
 from core.train import fit
 from tests.synthetic import chain_interactions
+from tests.cli_runner import run_cli as run
 
 CONFIG = dict(n_factors=16, n_blocks=1, session_maxlen=8, batch_size=64, epochs=1, device="cpu", seed=5)
 TRAIN = ["--epochs", "1", "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "64",
@@ -54,11 +53,6 @@ def as_text_ids(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def write(path: Path, text: str) -> Path:
