@@ -15,6 +15,7 @@ import torch
 from .config import SASRecConfig
 from .filters import FilterConfig
 from .errors import CheckpointError
+from .item_features import ItemFeatures, parse_feature_columns
 from .model import SASRec
 from .sequences import ItemIdMap
 from .train import TrainedModel, TrainingHistory
@@ -31,6 +32,13 @@ FORMAT_NAME = "sasrec-studio-checkpoint"
 FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 TRAINING_STATE_KEY = "training_state"
+#: A model with item features (``SASRecConfig.item_features``) also carries
+#: ``"item_features"``: ``core.item_features.ItemFeatures.to_payload()`` (the chosen columns,
+#: the (column, value) vocabulary as lists of str, per-item CSR offsets and indices as int64
+#: tensors), from which the model is rebuilt exactly; its ``feature_emb.weight`` is in the
+#: state dict. Files without it load as ids-only models. Older builds refuse such a file
+#: (an unexpected weight), they never misread it.
+ITEM_FEATURES_KEY = "item_features"
 
 
 def _item_ids_payload(external: np.ndarray) -> torch.Tensor | list[str]:
@@ -80,6 +88,9 @@ def save_checkpoint(model: TrainedModel, path: str | os.PathLike, extra: dict | 
         "data_fingerprint": str(model.data_fingerprint),
         "extra": dict(extra or {}),
     }
+    features = getattr(model.module, "item_features", None)
+    if features is not None:
+        payload[ITEM_FEATURES_KEY] = features.to_payload()
     if model.training_state:
         payload[TRAINING_STATE_KEY] = _cpu_tensors(model.training_state)
     directory = path.parent if str(path.parent) else Path(".")
@@ -137,7 +148,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
                 "it was edited or written by another program; retrain the model"
             )
         item_ids = _item_ids_from_payload(payload["item_ids"])
-        module = SASRec(len(item_ids) - 1, config)
+        module = SASRec(len(item_ids) - 1, config, _item_features(payload, config, path))
         module.load_state_dict(payload["state_dict"], strict=True)
         _check_finite(module, path)
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError) as exc:
@@ -162,6 +173,25 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[TrainedModel, dict]:
         training_state=training_state,
     )
     return model, dict(payload.get("extra", {}))
+
+
+def _item_features(payload: dict, config: SASRecConfig, path: Path) -> ItemFeatures | None:
+    """The stored item features, checked against ``config.item_features``; None for an ids-only model.
+    Raises ``CheckpointError`` when the two disagree, ``ValueError`` for an unreadable payload."""
+    stored = payload.get(ITEM_FEATURES_KEY)
+    columns = parse_feature_columns(config.item_features)
+    if stored is None:
+        if columns:
+            raise CheckpointError(
+                f"'{path}' was trained with item features ({', '.join(columns)}) but holds no feature vocabulary: "
+                "it was edited or written by another program; retrain the model")
+        return None
+    features = ItemFeatures.from_payload(stored)
+    if features.columns != columns:
+        raise CheckpointError(
+            f"'{path}' holds item features of the columns {', '.join(features.columns)} but its settings name "
+            f"{', '.join(columns) or 'none'}: it was edited or written by another program; retrain the model")
+    return features
 
 
 def _cpu_tensors(value: object) -> object:

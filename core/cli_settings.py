@@ -46,7 +46,7 @@ def option_help(setting: Setting) -> str:
     text = setting.help.rstrip(".").replace("%", "%%")
     if setting.kind == "bool":
         default = "default: on; this option turns it off" if setting.default is True else "default: off"
-    elif setting.default is None:
+    elif setting.default is None or setting.default == "":
         default = "default: not set"
     else:
         default = f"default: %(default)s{' ' + setting.unit if setting.unit else ''}"

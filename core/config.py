@@ -11,7 +11,9 @@ from .schema import SettingGroup, setting
 if TYPE_CHECKING:
     from .experiment import Holdout
 
-LOSSES = ("softmax", "bce", "gbce")
+LOSSES = ("softmax", "bce", "gbce", "sampled_softmax")
+#: Learning-rate decay after the warm-up (``core.optim``); "constant" keeps the lr.
+LR_SCHEDULES = ("constant", "linear", "cosine")
 PRECISIONS = ("fp32", "tf32", "bf16")
 #: the largest seed torch accepts (64 bits, unsigned)
 MAX_SEED = (1 << 64) - 1
@@ -46,12 +48,22 @@ class SASRecConfig(SettingGroup):
     use_pos_emb: bool = setting(
         True, label="Positions", section=_MODEL, flag="pos-emb", check_text="learnable positional embedding",
         help="Add a learnable embedding of each position in the sequence to the item embedding.")
+    use_key_padding_mask: bool = setting(
+        False, label="Key padding mask", section=_MODEL, check_text="attention ignores padding",
+        help="Attention skips the padding before short sessions (RecTools' use_key_padding_mask); off: padding "
+             "positions are attended to, as in the notebook.")
     session_maxlen: int = setting(
         32, label="Max session length", section=_MODEL, low=1, high=4096, step=8,
         help="How many of each user's most recent interactions the model looks at.")
+    #: items-table columns whose values are embedded and added to each item's id embedding
+    #: (RecTools' CatFeaturesItemNet; rules in core.item_features); "" = item ids only
+    item_features: str = setting(
+        "", label="Item features", section=_MODEL,
+        help="Items-table columns, separated by commas (genres,countries), whose values are embedded and added to "
+             "each item's id embedding, as RecTools' category features (empty: item ids only).")
     lr: float = setting(
         1e-3, label="Learning rate", section=_OPTIMISATION, low=0.0, low_open=True, high=10.0, free_text=True,
-        help="Adam learning rate, for example 0.001 or 1e-3.")
+        help="Adam (AdamW) learning rate, for example 0.001 or 1e-3; the peak of the warm-up and schedule.")
     batch_size: int = setting(
         128, label="Batch size", section=_OPTIMISATION, low=1, high=1 << 20, step=32,
         help="Sequences per training step; lower it if the device runs out of memory.")
@@ -60,13 +72,27 @@ class SASRecConfig(SettingGroup):
         help="Number of passes over all training sequences.")
     loss: str = setting(
         "softmax", label="Loss", section=_OPTIMISATION, choices=LOSSES,
-        help="softmax: cross-entropy over the whole catalog; bce / gbce: sampled negatives, cheaper on big catalogs.")
+        help="softmax: cross-entropy over the whole catalog; sampled_softmax: cross-entropy over the positive and "
+             "n_negatives sampled items; bce / gbce: sampled negatives (the sampled losses are cheaper on big catalogs).")
     n_negatives: int = setting(
         1, label="Negatives", section=_OPTIMISATION, low=1, high=100_000,
-        help="Negative items sampled per position for the bce and gbce losses.")
+        help="Negative items sampled per position (uniformly from the catalog) for the bce, gbce and "
+             "sampled_softmax losses.")
     gbce_t: float = setting(
         0.2, label="gBCE t", section=_OPTIMISATION, low=0.0, high=1.0, step=0.05,
         help="Calibration strength of the gBCE loss (0 behaves like BCE, 1 is fully calibrated).")
+    weight_decay: float = setting(
+        0.0, label="Weight decay", section=_OPTIMISATION, low=0.0, high=10.0, free_text=True,
+        help="Above 0: train with AdamW and this decoupled weight decay, for example 0.01 (0: Adam, as the notebook).")
+    warmup_steps: int = setting(
+        0, label="Warm-up steps", section=_OPTIMISATION, low=0, high=10_000_000, ui_high=1_000_000, step=100,
+        unit="steps",
+        help="Raise the learning rate linearly from lr / warm-up steps to lr over this many first steps (0: no warm-up).")
+    lr_schedule: str = setting(
+        "constant", label="LR schedule", section=_OPTIMISATION, choices=LR_SCHEDULES,
+        choice_labels=("Constant", "Linear decay", "Cosine decay"),
+        help="After the warm-up keep the learning rate (constant) or decay it to 0 by the run's last step "
+             "(linear, cosine).")
     device: str = setting(
         "auto", label="Device", section=_RUN,
         help="Where to train: auto (the first CUDA GPU when there is one, else the CPU), cpu, cuda or cuda:N.")
@@ -93,6 +119,14 @@ class SASRecConfig(SettingGroup):
             errs["n_heads"] = f"n_factors ({self.n_factors}) must be divisible by n_heads ({self.n_heads})"
         if not _valid_device_name(self.device):
             errs["device"] = f"must be auto, cpu, cuda or cuda:N, got {self.device!r}"
+        if "item_features" not in errs:
+            from .errors import ConfigError
+            from .item_features import parse_feature_columns
+
+            try:
+                parse_feature_columns(self.item_features)
+            except ConfigError as exc:
+                errs.update(exc.errors)
 
 
 _VALIDATION = "Validation"

@@ -28,9 +28,12 @@ def make_split(interactions: pd.DataFrame, scheme: str = "last", test_days: int 
 
 def model_recommendations(model: TrainedModel, split: Split, k: int, filter_viewed: bool = True, device: str = "cpu") -> pd.DataFrame:
     """Top-``k`` for every test user that has at least one item the model knows."""
-    histories = UserHistories.from_interactions(split.train)
-    rec = Recommender(model, histories, device=device)
     users = pd.unique(split.test["user_id"])
+    train = split.train
+    # only the test users' histories are read: building them alone spares a sorted copy of
+    # every training row (~120 MB and seconds at KION size, where tests are a 20k-user sample)
+    histories = UserHistories.from_interactions(train[train["user_id"].isin(users)])
+    rec = Recommender(model, histories, device=device)
     pos = histories.positions_of(users)
     users = users[pos >= 0]
     if len(users) == 0:
@@ -161,7 +164,7 @@ def evaluate_checkpoint(model_path: str, data_dir: str, *, fmt: str = "auto", op
         print(f"re-fitting the checkpoint's configuration ({epochs} epochs, as the saved model) on the training part "
               f"of the '{split}' split: the saved weights were trained on the test interactions too", file=sys.stderr)
         config = dataclasses.replace(model.config, epochs=epochs)
-        model = fit(the_split.train, config, filter_config=model.filter_config).model
+        model = fit(the_split.train, config, filter_config=model.filter_config, items=data.items).model
     table = evaluate_split(model, the_split, ks, items=data.items, beyond=beyond)
     from .protocol import evaluation_protocol
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,8 @@ class Experiment:
     source_format: str = ""
     #: continue this checkpoint's run (``core.resume``) instead of starting from scratch
     resume: Resume | None = None
+    #: the items table (``InteractionData.items``) that ``config.item_features`` reads
+    items: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -280,7 +282,9 @@ def train(
         filter_config=experiment.filter_config.to_dict(),
         sequences=sequences,
         **validation,
+        **({"items": experiment.items} if experiment.items is not None else {}),
     )
+    del sequences, validation  # the training tensors (~600 MB at KION size) go before the histories come
     histories = None
     if result.model is not None:
         # recommendations use every interaction, held-out ones included

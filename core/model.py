@@ -2,15 +2,38 @@
 
 Attention uses ``scaled_dot_product_attention`` (fused kernels where available); its maths
 equals ``nn.MultiheadAttention`` with a causal mask and no key padding mask, which is what
-RecTools' SASRec uses. ``attention_weights`` recomputes the probabilities for the views.
+RecTools' SASRec uses. With ``use_key_padding_mask`` PAD keys are left out too, as RecTools
+merges the two masks (``attention_mask``). ``attention_weights`` recomputes the probabilities
+for the views.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import SASRecConfig
+
+if TYPE_CHECKING:
+    from .item_features import ItemFeatures
+
+
+def attention_mask(x: torch.Tensor) -> torch.Tensor:
+    """Where each query may attend with a key padding mask, for left-padded sessions ``x``
+    (batch, L) of item ids (0 = PAD): a bool tensor (batch, 1, L, L), True = attend.
+
+    As RecTools 0.19 merges its causal mask with the key padding mask (``_merge_masks``):
+    query i sees keys j <= i that are not PAD, and always itself (RecTools zeroes the merged
+    mask's diagonal), so a PAD query, whose earlier keys are all PAD, attends to itself
+    instead of to nothing (a softmax over no key gives NaN). Real queries see their own
+    non-PAD key anyway; PAD queries' outputs are masked out by the model.
+    """
+    length = x.shape[1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+    itself = torch.eye(length, dtype=torch.bool, device=x.device)
+    return ((causal & (x != 0).unsqueeze(1)) | itself).unsqueeze(1)
 
 
 class CausalSelfAttention(nn.Module):
@@ -39,19 +62,28 @@ class CausalSelfAttention(nn.Module):
 
         return split(q), split(k), split(v)
 
-    def forward(self, query: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, allowed: torch.Tensor | None) -> torch.Tensor:
+        """Scaled dot-product attention: causal (``allowed`` None), else where ``allowed`` is True."""
+        dropout_p = self.dropout_rate if self.training else 0.0
+        if allowed is None:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=dropout_p)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=allowed, dropout_p=dropout_p)
+
+    def forward(self, query: torch.Tensor, kv: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Attention of ``query`` over ``kv`` (both (batch, L, d)); ``allowed`` is
+        ``attention_mask``'s (batch, 1, L, L) with a key padding mask, None for causal only."""
         b, l, d = query.shape
         q, k, v = self._heads(query, kv)
-        out = F.scaled_dot_product_attention(
-            q, k, v, is_causal=True, dropout_p=self.dropout_rate if self.training else 0.0
-        )
+        out = self._attend(q, k, v, allowed)
         return self.out_proj(out.transpose(1, 2).reshape(b, l, d))
 
-    def forward_at(self, query: torch.Tensor, kv: torch.Tensor, positions: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+    def forward_at(self, query: torch.Tensor, kv: torch.Tensor, positions: torch.Tensor, batch: int, length: int,
+                   allowed: torch.Tensor | None = None) -> torch.Tensor:
         """``forward`` for packed rows: ``query``/``kv`` hold only the non-PAD ``positions`` of a
         (batch, length) layout. PAD rows enter as zero vectors, so their keys and values are the
         in-projection biases; their queries' outputs are never used. Attention (and its dropout)
-        still runs on the padded layout, so the result equals ``forward`` at ``positions``."""
+        still runs on the padded layout, so the result equals ``forward`` at ``positions``
+        (``allowed`` as there)."""
         d = query.shape[-1]
         w_q, w_kv = self.in_proj_weight.split([d, 2 * d])
         b_q, b_kv = self.in_proj_bias.split([d, 2 * d])
@@ -65,18 +97,18 @@ class CausalSelfAttention(nn.Module):
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.reshape(batch, length, h, d // h).transpose(1, 2)
 
-        out = F.scaled_dot_product_attention(
-            split(q), split(k), split(v), is_causal=True, dropout_p=self.dropout_rate if self.training else 0.0
-        )
+        out = self._attend(split(q), split(k), split(v), allowed)
         return self.out_proj(out.transpose(1, 2).reshape(batch * length, d).index_select(0, positions))
 
-    def attention_weights(self, query: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
-        """Softmax attention probabilities, (batch, heads, L, L), causal, without dropout."""
+    def attention_weights(self, query: torch.Tensor, kv: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """Softmax attention probabilities, (batch, heads, L, L), without dropout: causal, or
+        where ``allowed`` (``attention_mask``'s) is True."""
         q, k, _ = self._heads(query, kv)
         scores = q @ k.transpose(-2, -1) / (q.shape[-1] ** 0.5)
-        l = scores.shape[-1]
-        causal = torch.ones(l, l, dtype=torch.bool, device=scores.device).tril()
-        return scores.masked_fill(~causal, float("-inf")).softmax(-1)
+        if allowed is None:
+            l = scores.shape[-1]
+            allowed = torch.ones(l, l, dtype=torch.bool, device=scores.device).tril()
+        return scores.masked_fill(~allowed, float("-inf")).softmax(-1)
 
 
 class PointWiseFeedForward(nn.Module):
@@ -103,29 +135,50 @@ class SASRecBlock(nn.Module):
         self.feed_forward = PointWiseFeedForward(n_factors, dropout_rate)
         self.dropout = nn.Dropout(dropout_rate)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor | None = None) -> torch.Tensor:
+        """The block on (batch, L, d); ``allowed``: ``attention_mask``'s, or None (causal only)."""
         q = self.q_layer_norm(x)
-        x = q + self.multi_head_attn(q, x)
+        x = q + self.multi_head_attn(q, x, allowed)
         f = self.ff_layer_norm(x)
         return f + self.dropout(self.feed_forward(f))
 
-    def forward_at(self, x: torch.Tensor, positions: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+    def forward_at(self, x: torch.Tensor, positions: torch.Tensor, batch: int, length: int,
+                   allowed: torch.Tensor | None = None) -> torch.Tensor:
         """``forward`` on the packed non-PAD rows ``x`` of a (batch, length) layout."""
         q = self.q_layer_norm(x)
-        x = q + self.multi_head_attn.forward_at(q, x, positions, batch, length)
+        x = q + self.multi_head_attn.forward_at(q, x, positions, batch, length, allowed)
         f = self.ff_layer_norm(x)
         return f + self.dropout(self.feed_forward(f))
 
 
 class SASRec(nn.Module):
-    """Item embeddings (row 0 = PAD) + learnable positions + SASRec blocks + final LayerNorm."""
+    """Item embeddings (row 0 = PAD) + learnable positions + SASRec blocks + final LayerNorm.
 
-    def __init__(self, n_items: int, config: SASRecConfig) -> None:
+    With ``item_features`` (``core.item_features``, built for these ``n_items``) the item
+    tower is RecTools' ``SumOfEmbeddingsConstructor(IdEmbeddingsItemNet, CatFeaturesItemNet)``:
+    an item's vector is its id embedding (``item_emb``) plus ``Dropout(EmbeddingBag(mode="sum"))``
+    of its feature values (``feature_emb``), for the inputs and the logits alike
+    (``item_table``). Without, the model is exactly the ids-only one (same weights, same RNG use).
+    """
+
+    def __init__(self, n_items: int, config: SASRecConfig, item_features: ItemFeatures | None = None) -> None:
         super().__init__()
         self.n_items = n_items  # real items; the embedding table has n_items + 1 rows
         self.session_maxlen = config.session_maxlen
+        self.use_key_padding_mask = bool(config.use_key_padding_mask)
         d = config.n_factors
         self.item_emb = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.item_features = item_features
+        self._step_table: torch.Tensor | None = None  # a training step's table, shared by inputs and logits
+        if item_features is not None:
+            if item_features.n_items != n_items:
+                raise ValueError(f"item features cover {item_features.n_items} items, the model has {n_items}")
+            # registered right after item_emb: RecTools' parameter order (ids_emb, then embedding_bag)
+            self.feature_emb = nn.EmbeddingBag(item_features.n_values, d, mode="sum")
+            self.feature_dropout = nn.Dropout(config.dropout_rate)
+            indices, offsets = item_features.bag_inputs()
+            self.register_buffer("feature_indices", indices.clone(), persistent=False)
+            self.register_buffer("feature_offsets", offsets.clone(), persistent=False)
         self.pos_emb = nn.Embedding(config.session_maxlen, d) if config.use_pos_emb else None
         self.emb_dropout = nn.Dropout(config.dropout_rate)
         self.blocks = nn.ModuleList(
@@ -139,20 +192,57 @@ class SASRec(nn.Module):
             if param.dim() > 1:
                 nn.init.xavier_normal_(param)
 
+    def train(self, mode: bool = True) -> "SASRec":
+        """``nn.Module.train``; also drops a training step's cached item table."""
+        self._step_table = None
+        return super().train(mode)
+
+    def item_table(self) -> torch.Tensor:
+        """Every item's vector, (n_items + 1, d), row 0 PAD: the id embedding, plus with item
+        features the dropped-out sum of its feature-value embeddings (PAD has none), as
+        RecTools' ``get_all_embeddings``. The PAD row gets no gradient. Without item features
+        this is ``item_emb.weight`` itself."""
+        weight = self.item_emb.weight
+        if self.item_features is None:
+            return weight
+        ids = torch.cat((weight[:1].detach(), weight[1:]))
+        features = self.feature_emb(self.feature_indices, self.feature_offsets)
+        return ids + self.feature_dropout(features).to(ids.dtype)
+
+    def _input_table(self) -> torch.Tensor:
+        """``item_table`` for looking sessions up; in training the table is kept for the step's
+        ``output_embeddings``, so inputs and logits share one dropout mask (RecTools computes the
+        table once per forward)."""
+        table = self.item_table()
+        if self.training:
+            self._step_table = table
+        return table
+
+    def _lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        """Item vectors of internal ids ``ids`` (any shape) -> (*ids.shape, d)."""
+        if self.item_features is None:
+            return self.item_emb(ids)
+        return F.embedding(ids, self._input_table())
+
     def _embed(self, x: torch.Tensor) -> torch.Tensor:
-        seqs = self.item_emb(x)
+        seqs = self._lookup(x)
         if self.pos_emb is not None:
             # RecTools' "inverse" positions: the last column gets position 0.
             l = x.shape[1]
             seqs = seqs + self.pos_emb.weight[:l].flip(0)
         return self.emb_dropout(seqs)
 
+    def _allowed(self, x: torch.Tensor) -> torch.Tensor | None:
+        """``attention_mask(x)`` with the key padding mask on, else None (causal attention)."""
+        return attention_mask(x) if self.use_key_padding_mask else None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Hidden states (batch, L, d) of left-padded sessions ``x`` (batch, L)."""
         mask = (x != 0).unsqueeze(-1).to(self.item_emb.weight.dtype)
+        allowed = self._allowed(x)
         seqs = self._embed(x)
         for block in self.blocks:
-            seqs = block(seqs * mask)
+            seqs = block(seqs * mask, allowed)
         return self.last_layernorm(seqs * mask)
 
     def hidden_at(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -161,33 +251,40 @@ class SASRec(nn.Module):
         (embeddings, LayerNorms, projections, feed-forward, dropout) skip PAD positions.
         In training these are the target positions, known before the step (no host sync)."""
         batch, length = x.shape
-        h = self.item_emb(x.reshape(-1).index_select(0, positions))
+        h = self._lookup(x.reshape(-1).index_select(0, positions))
         if self.pos_emb is not None:
             h = h + self.pos_emb.weight[:length].flip(0).index_select(0, positions % length)
         h = self.emb_dropout(h)
+        allowed = self._allowed(x)
         for block in self.blocks:
-            h = block.forward_at(h, positions, batch, length)
+            h = block.forward_at(h, positions, batch, length, allowed)
         return self.last_layernorm(h)
 
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Per block, the attention probabilities (batch, heads, L, L) for sessions ``x``."""
         mask = (x != 0).unsqueeze(-1).to(self.item_emb.weight.dtype)
+        allowed = self._allowed(x)
         seqs = self._embed(x)
         maps = []
         for block in self.blocks:
             seqs = seqs * mask
             q = block.q_layer_norm(seqs)
-            maps.append(block.multi_head_attn.attention_weights(q, seqs))
-            seqs = block(seqs)
+            maps.append(block.multi_head_attn.attention_weights(q, seqs, allowed))
+            seqs = block(seqs, allowed)
         return maps
 
     def item_embeddings(self) -> torch.Tensor:
-        """The embedding table (n_items + 1, d); row 0 is PAD."""
-        return self.item_emb.weight
+        """The item vectors (n_items + 1, d) that u2i, i2i, the item map and the explanations
+        use (``item_table``: with item features, id plus feature embeddings); row 0 is PAD."""
+        return self.item_table()
 
     def output_embeddings(self) -> torch.Tensor:
         """The table used for logits: as ``item_embeddings`` but the PAD row gets no gradient,
-        as in RecTools, where the table is looked up through ``padding_idx``."""
+        as in RecTools, where the table is looked up through ``padding_idx``. With item
+        features, in training, it is the table this step's inputs were looked up in."""
+        if self.item_features is not None:
+            table, self._step_table = self._step_table, None
+            return table if table is not None and self.training else self.item_table()
         weight = self.item_emb.weight
         return torch.cat((weight[:1].detach(), weight[1:]))

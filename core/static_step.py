@@ -14,6 +14,10 @@ The maths is the eager step's (``core.train.sequence_loss``, softmax loss): the 
 in the same order (the epoch's permutation comes from the host generator), the same logits at
 the same target positions, summed and divided by the batch's number of targets. The last,
 short batch is padded with an all-PAD row that adds no target and changes no other row.
+The key padding mask (``use_key_padding_mask``) is part of the model's forward, so the step
+honours it; AdamW (``weight_decay``) is captured like Adam. A learning-rate warm-up or decay is
+not captured (a graph would replay the lr it was captured with): ``core.train.uses_static_step``
+then runs the eager step.
 """
 from __future__ import annotations
 

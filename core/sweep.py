@@ -442,7 +442,8 @@ def _run_trial(pipeline, interactions, split, base, config, params, number, tria
 
     TrialState = _optuna().trial.TrialState
     flags = {"pruned": False, "stopped": False, "validations": 0}
-    exp = pipeline.Experiment(config, base.filter_config, base.holdout, base.source, base.source_format)
+    exp = pipeline.Experiment(config, base.filter_config, base.holdout, base.source, base.source_format,
+                              items=getattr(base, "items", None))
 
     def on_report(report: StepReport | EpochReport) -> None:
         pruned_now = False

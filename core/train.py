@@ -27,7 +27,9 @@ import torch.nn.functional as F
 from .config import SASRecConfig
 from .early_stopping import VAL_LOSS_KEY, BestTracker, EarlyStopping
 from .errors import ConfigError, OutOfMemoryError, TrainingError
+from .item_features import ItemFeatures, build_item_features, check_feature_columns
 from .model import SASRec
+from .optim import LRSchedule, is_scheduled, make_optimizer
 from .sequences import PAD, ItemIdMap, TrainingSequences, build_training_sequences
 from .static_step import StaticStep, epoch_capacities
 
@@ -78,7 +80,7 @@ Validator = Callable[["TrainedModel"], dict[str, float]]
 #: Called after an epoch with the model in eval mode (no grad); returns the held-out loss.
 LossValidator = Callable[["TrainedModel"], float]
 #: Settings that fix the shapes of the weights: a continued run must keep them.
-ARCHITECTURE_FIELDS = ("n_factors", "n_blocks", "n_heads", "session_maxlen", "use_pos_emb")
+ARCHITECTURE_FIELDS = ("n_factors", "n_blocks", "n_heads", "session_maxlen", "use_pos_emb", "item_features")
 
 
 @dataclass
@@ -189,8 +191,10 @@ class TrainedModel:
     data_fingerprint: str = ""
     #: what continuing this run needs beyond the weights, as of the epoch the weights are from
     #: (``kept_epoch``): ``{"epoch": int, "optimizer": {"state": {param index: {"step",
-    #: "exp_avg", "exp_avg_sq": tensor}}}, "rng": {name: uint8 tensor, "device_type": str}}``,
-    #: CPU tensors only; None when unknown (older checkpoints)
+    #: "exp_avg", "exp_avg_sq": tensor}}, "steps": int}, "rng": {name: uint8 tensor,
+    #: "device_type": str}}``, CPU tensors only ("steps": optimizer steps taken, the position
+    #: of the learning-rate schedule; absent in older checkpoints); None when unknown (older
+    #: checkpoints)
     training_state: dict | None = None
 
     @property
@@ -308,8 +312,9 @@ def sequence_loss(
     """Loss of one batch, computed only at the ``target_pos`` flat positions (the non-PAD targets).
 
     softmax: weighted cross-entropy over the whole catalog, summed and divided by the number
-    of targets (RecTools' normalisation); bce / gbce: sampled negatives, mean over the
-    positive and its negatives, weighted, divided by the number of targets.
+    of targets (RecTools' normalisation); sampled_softmax: the same over the positive and its
+    sampled negatives; bce / gbce: sampled negatives, mean over the positive and its
+    negatives, weighted, divided by the number of targets.
     """
     # With left padding, an input position is non-PAD exactly where its shifted target is.
     h = model.hidden_at(x, target_pos)
@@ -327,8 +332,14 @@ def target_losses(
 ) -> torch.Tensor:
     """The training loss of each target, unweighted: shape (m,) for hidden states ``h`` (m, d)
     and internal target ids ``targets`` (m,). softmax: cross-entropy over the whole catalog;
-    bce / gbce: the mean over the positive and ``config.n_negatives`` sampled negatives
-    (drawn with ``generator``)."""
+    sampled_softmax: cross-entropy over the positive and ``config.n_negatives`` negatives;
+    bce / gbce: the mean of the binary cross-entropies of the positive and the negatives.
+
+    Negatives are drawn uniformly from the catalog (PAD excluded) with ``generator``, as
+    RecTools' ``CatalogUniformSampler``: a negative may equal the positive (it is not masked)
+    and the sampled softmax's logits get no sampling correction (no logQ), as in RecTools
+    0.19's ``_calc_sampled_softmax_loss``. With ``n_negatives`` at or above the catalog size
+    items are simply drawn several times."""
     emb = model.output_embeddings()
     if config.loss == "softmax":
         logits = h @ emb.T
@@ -338,6 +349,8 @@ def target_losses(
     )
     candidates = torch.cat((targets.unsqueeze(1), negatives), dim=1)
     logits = torch.einsum("md,mkd->mk", h, emb[candidates])
+    if config.loss == "sampled_softmax":  # the positive is class 0
+        return F.cross_entropy(logits.float(), torch.zeros_like(targets), reduction="none")
     if config.loss == "gbce":
         logits = _gbce_logits(logits, config.n_negatives, model.n_items, config.gbce_t)
     labels = torch.zeros_like(logits)
@@ -426,8 +439,13 @@ def fit(
     loss_validator: LossValidator | None = None,
     early_stopping: EarlyStopping | None = None,
     init_model: TrainedModel | None = None,
+    items: pd.DataFrame | None = None,
 ) -> FitResult:
     """Train SASRec on (filtered, weighted) ``interactions``.
+
+    ``items``: the items table (``InteractionData.items``) the ``config.item_features``
+    columns are read from (``core.item_features``); a continued run keeps ``init_model``'s
+    item features and vocabulary instead.
 
     ``callback`` gets ``StepReport`` blocks about every ``report_every`` seconds and an
     ``EpochReport`` after each epoch; ``should_stop`` is checked every step. When stopped,
@@ -446,7 +464,8 @@ def fit(
     sequences are mapped onto it). ``config`` then gives the further epochs and any changed
     training settings; the architecture must stay.
 
-    Raises ``ConfigError`` (invalid ``config``, or an architecture change on ``init_model``),
+    Raises ``ConfigError`` (invalid ``config``, an architecture change on ``init_model``, or
+    ``item_features`` columns that ``items`` lacks or no ``items`` table),
     ``TrainingError`` (nothing to train on, a device that does not exist, a catalog that is
     not ``init_model``'s, or a loss that became NaN or infinite: checked at each progress
     report and epoch end, so without an extra host sync per step; the message names the
@@ -460,6 +479,8 @@ def fit(
         changed = architecture_changes(init_model.config, config)
         if changed:
             raise ConfigError(changed)
+    else:
+        check_feature_columns(items, config.item_features)  # before any work
     device = resolve_device(config.device)
     start = time.perf_counter()
     try:
@@ -471,8 +492,10 @@ def fit(
             sequences = align_catalog(sequences, init_model.item_map)
         run = _Run(config, device, start, callback, should_stop, report_every, validator, validate_every,
                    filter_config or {}, loss_validator, early_stopping, init_model)
+        features = (getattr(init_model.module, "item_features", None) if init_model is not None
+                    else build_item_features(items, config.item_features, sequences.item_map))
         with _determinism(config.deterministic), _precision(config.precision, device):
-            return _fit(sequences, run)
+            return _fit(sequences, run, features)
     except TrainingError:
         raise
     except BaseException as exc:  # noqa: BLE001 - mapped to a clear error below
@@ -517,10 +540,12 @@ def align_catalog(seq: TrainingSequences, item_map: ItemIdMap) -> TrainingSequen
 
 def uses_static_step(config: SASRecConfig, device: torch.device, world: int) -> bool:
     """Whether ``fit`` runs the graph-capturable ``StaticStep`` (CUDA, softmax loss, one
-    process, not deterministic, ``cuda_graph`` on) instead of the eager step."""
+    process, not deterministic, ``cuda_graph`` on, constant learning rate) instead of the
+    eager step. A learning-rate warm-up or decay (``core.optim.is_scheduled``) falls back to
+    the eager step: a captured optimizer step replays the learning rate it was captured with."""
     return (
         device.type == "cuda" and config.cuda_graph and config.loss == "softmax"
-        and world == 1 and not config.deterministic
+        and world == 1 and not config.deterministic and not is_scheduled(config)
     )
 
 
@@ -551,10 +576,10 @@ class _Snapshot:
     state: dict
 
 
-def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
+def _fit(seq: TrainingSequences, run: _Run, features: ItemFeatures | None = None) -> FitResult:
     config, device, callback, init = run.config, run.device, run.callback, run.init_model
     _seed_all(config.seed)
-    model = SASRec(seq.item_map.n_items, config)
+    model = SASRec(seq.item_map.n_items, config, features)
     if init is None:
         model.xavier_init()
     else:
@@ -568,7 +593,7 @@ def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
         loss_module = DistributedDataParallel(loss_module, device_ids=[device.index] if device.type == "cuda" else None)
     static = uses_static_step(config, device, world)
     cuda_opts = {"fused": True, "capturable": static} if device.type == "cuda" else {}
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), **cuda_opts)
+    optimizer = make_optimizer(model.parameters(), config, **cuda_opts)
     resume_state = init.training_state if init is not None else None
     if resume_state:
         _load_optimizer_state(optimizer, resume_state.get("optimizer") or {})
@@ -592,6 +617,9 @@ def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
     history.resumed_after = done
     history.steps_per_epoch = steps_per_epoch
     total = done + config.epochs
+    # optimizer steps taken so far: the learning-rate schedule's position (core.optim)
+    steps_taken = _steps_taken(resume_state, done, (init.history.steps_per_epoch if init is not None else 0) or steps_per_epoch)
+    schedule = LRSchedule(config, steps_taken + config.epochs * steps_per_epoch) if is_scheduled(config) else None
     rule = run.early_stopping
     tracker = BestTracker(rule) if rule is not None else None
     best: _Snapshot | None = None
@@ -608,7 +636,8 @@ def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
     def capture(epoch: int, to_cpu: bool) -> _Snapshot:
         target = "cpu" if to_cpu else None
         weights = {k: v.detach().to(target or v.device, copy=True) for k, v in model.state_dict().items()}
-        return _Snapshot(epoch, weights, _training_state(optimizer, _rng_states(host_gen, dev_gen, device), epoch, to_cpu))
+        state = _training_state(optimizer, _rng_states(host_gen, dev_gen, device), epoch, to_cpu, steps_taken)
+        return _Snapshot(epoch, weights, state)
 
     if rule is not None and tracker is not None:
         history.monitor = rule.monitor
@@ -638,7 +667,10 @@ def _fit(seq: TrainingSequences, run: _Run) -> FitResult:
         for step in range(steps_per_epoch):
             if run.should_stop is not None and run.should_stop():
                 return _stopped(model, history, best if rule is not None and rule.restores_best else None, last, snapshot, run.start)
+            if schedule is not None:
+                schedule.apply(optimizer, steps_taken)
             run_step(step)
+            steps_taken += 1
             now = time.perf_counter()
             if callback is not None and now - last_report >= run.report_every:
                 reported = _report_steps(callback, step_losses, reported, step + 1, epoch, total, steps_per_epoch, config, now, run.start, epoch_start, history)
@@ -727,8 +759,9 @@ def _set_rng_states(states: dict, host_gen: torch.Generator, dev_gen: torch.Gene
         warnings.warn(f"the checkpoint's random state could not be restored ({exc}); continuing from the seed", stacklevel=3)
 
 
-def _training_state(optimizer: torch.optim.Optimizer, rng: dict, epoch: int, to_cpu: bool) -> dict:
-    """``TrainedModel.training_state`` now: a copy of Adam's per-parameter state and ``rng``."""
+def _training_state(optimizer: torch.optim.Optimizer, rng: dict, epoch: int, to_cpu: bool, steps: int = 0) -> dict:
+    """``TrainedModel.training_state`` now: a copy of Adam's per-parameter state, the number
+    of optimizer ``steps`` taken (the learning-rate schedule's position) and ``rng``."""
     state = {
         int(index): {
             name: (value.detach().to("cpu", copy=True) if to_cpu else value.detach().clone()) if isinstance(value, torch.Tensor) else value
@@ -736,7 +769,16 @@ def _training_state(optimizer: torch.optim.Optimizer, rng: dict, epoch: int, to_
         }
         for index, values in optimizer.state_dict()["state"].items()
     }
-    return {"epoch": int(epoch), "optimizer": {"state": state}, "rng": rng}
+    return {"epoch": int(epoch), "optimizer": {"state": state, "steps": int(steps)}, "rng": rng}
+
+
+def _steps_taken(state: dict | None, epochs: int, steps_per_epoch: int) -> int:
+    """The optimizer steps a checkpoint's run had taken: as its training ``state`` records,
+    else (older checkpoints) its ``epochs`` times ``steps_per_epoch``; 0 for a new run."""
+    saved = ((state or {}).get("optimizer") or {}).get("steps")
+    if isinstance(saved, int) and not isinstance(saved, bool) and saved >= 0:
+        return saved
+    return epochs * steps_per_epoch
 
 
 def _cpu_state(state: dict) -> dict:
@@ -749,8 +791,10 @@ def _cpu_state(state: dict) -> dict:
 
 
 def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
-    """Load a checkpoint's Adam state into ``optimizer``, keeping its own settings (learning
-    rate, fused/capturable). Raises ``TrainingError`` when the state does not fit the model."""
+    """Load a checkpoint's Adam (or AdamW: the same per-parameter state) state into
+    ``optimizer``, keeping its own settings (learning rate, weight decay, fused/capturable), so
+    a run can switch between Adam and AdamW when continued. Raises ``TrainingError`` when the
+    state does not fit the model."""
     fresh = optimizer.state_dict()
     params = [p for group in optimizer.param_groups for p in group["params"]]
     state = saved.get("state") or {}

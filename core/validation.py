@@ -2,10 +2,10 @@
 
 The ranking metrics (HR@k, NDCG@k) come from ``core.evaluate_model.make_validator``; this
 module draws the user sample both use (``validation_sample``) and computes the validation
-loss (``make_loss_validator``): the training loss (softmax, bce or gbce, as configured) of
-each held-out target given the user's training history, in eval mode (no dropout), without
-gradients. Sampled negatives (bce, gbce) come from a generator seeded anew at every
-validation, so successive values differ only through the model.
+loss (``make_loss_validator``): the training loss (softmax, sampled_softmax, bce or gbce, as
+configured) of each held-out target given the user's training history, in eval mode (no
+dropout), without gradients. Sampled negatives (sampled_softmax, bce, gbce) come from a
+generator seeded anew at every validation, so successive values differ only through the model.
 """
 from __future__ import annotations
 
