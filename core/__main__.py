@@ -14,8 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError, DataError, SasrecError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .config import SASRecConfig
 
 #: Upper bounds of options that would otherwise only fail (or allocate without end) deep in the work.
 MAX_K = 100_000
@@ -54,8 +60,39 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     from .config import HoldoutConfig, SASRecConfig
     from .filters import FilterConfig
 
+    from .presets import describe, preset_names
+
     for cls in (SASRecConfig, FilterConfig, HoldoutConfig):
         add_setting_options(p, cls)
+    p.add_argument("--preset", choices=preset_names(), default=None,
+                   help="start from a named set of hyperparameters, then apply the options given explicitly: "
+                        + "; ".join(describe(name) for name in preset_names()).replace("%", "%%"))
+
+
+def _model_settings(args: argparse.Namespace) -> SASRecConfig:
+    """The hyperparameters of ``train``/``sweep``: the options, or with ``--preset`` the
+    preset's values under the options given explicitly (``core.presets.preset_config``)."""
+    from .cli_settings import settings_from_args
+    from .config import SASRecConfig
+    from .presets import preset_config
+
+    if getattr(args, "preset", None) is None:
+        return settings_from_args(SASRecConfig, args)
+    return preset_config(args.preset, _explicit_settings(args.argv))
+
+
+def _fit_features(config: SASRecConfig, args: argparse.Namespace, items: pd.DataFrame | None) -> SASRecConfig:
+    """A preset's item-feature columns that the data's items table lacks are left out, with a
+    note on stderr (explicit ``--item-features`` are kept: training then names what is missing)."""
+    from .presets import fit_to_items
+
+    if getattr(args, "preset", None) is None:
+        return config
+    columns = None if items is None else [c for c in items.columns if c != "item_id"]
+    config, note = fit_to_items(config, columns, _explicit_settings(args.argv))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return config
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -302,9 +339,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         _check_not_resumed_over(args.out, args.resume)
         resume = load_resume(args.resume, RunStore.default())
+        if args.preset is not None:
+            raise ConfigError({"preset": "a continued run keeps its checkpoint's settings; give single options to change them"})
         config, filters, holdout_settings = resumed_settings(resume, _explicit_settings(args.argv))
     else:
-        config = settings_from_args(SASRecConfig, args)
+        config = _model_settings(args)
         filters = settings_from_args(FilterConfig, args)
         holdout_settings = settings_from_args(HoldoutConfig, args)
     validate_all(config, filters, holdout_settings)  # every bad option in one line, before any work
@@ -321,8 +360,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = load_data(args.data_dir, load_options)
     for note in data.notes:  # what loading decided (unix milliseconds, made-up times, dropped rows)
         print(f"note: {note}", file=sys.stderr)
+    config = _fit_features(config, args, data.items)
     holdout = holdout_settings.to_holdout()
-    exp = experiment.Experiment(config, filters, holdout, str(Path(args.data_dir).resolve()), data.format, resume)
+    if resume is None:  # a continued run keeps its checkpoint's item features
+        from .item_features import check_feature_columns
+
+        check_feature_columns(data.items, config.item_features)  # --item-features, before any work
+    exp = experiment.Experiment(config, filters, holdout, str(Path(args.data_dir).resolve()), data.format, resume,
+                                items=data.items)
     filtered = experiment.filter_data(data, filters)
     for step in filtered.steps:
         print(f"{step.name}: {step.rows:,} rows, {step.users:,} users, {step.items:,} items", file=sys.stderr)
@@ -616,7 +661,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import SweepSpec, TrialEnded, TrialProgress, TrialStarted, check_fresh_out_dir, parse_param, run_sweep, trial_checkpoint
     from .train import StepReport, resolve_device
 
-    config = settings_from_args(SASRecConfig, args)
+    config = _model_settings(args)
     filters = settings_from_args(FilterConfig, args)
     holdout_settings = settings_from_args(HoldoutConfig, args)
     validate_all(config, filters, holdout_settings)
@@ -633,7 +678,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         for number in range(1, spec.n_trials + 1):
             check_checkpoint_target(trial_checkpoint(out_dir, number), [args.data_dir], option="--out-dir")
     data = load_data(args.data_dir, load_options)
-    base = experiment.Experiment(config, filters, holdout_settings.to_holdout(), str(Path(args.data_dir).resolve()), data.format)
+    config = _fit_features(config, args, data.items)
+    from .item_features import check_feature_columns
+
+    check_feature_columns(data.items, config.item_features)  # --item-features, before any trial
+    base = experiment.Experiment(config, filters, holdout_settings.to_holdout(), str(Path(args.data_dir).resolve()), data.format,
+                                 items=data.items)
     filtered = experiment.filter_data(data, filters)
     for step in filtered.steps:
         print(f"{step.name}: {step.rows:,} rows, {step.users:,} users, {step.items:,} items", file=sys.stderr)

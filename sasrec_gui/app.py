@@ -416,7 +416,8 @@ class MainWindow(QMainWindow):
         if reason or filtered is None or loaded is None:
             return reason or "Open data first."
         config = self.train_page.form.config()
-        return Experiment(config, filtered.config, holdout, loaded.folder, loaded.data.format), filtered.result.interactions
+        exp = Experiment(config, filtered.config, holdout, loaded.folder, loaded.data.format, items=loaded.data.items)
+        return exp, filtered.result.interactions
 
     def _training_running(self, running: bool) -> None:
         self.stop_action.setEnabled(running)

@@ -15,7 +15,7 @@ from sasrec_gui.widgets.settings_forms import FilterForm, HyperparameterForm, Va
 
 FORMS = ((HyperparameterForm, SASRecConfig), (FilterForm, FilterConfig), (ValidationForm, HoldoutConfig))
 #: Fields whose widget the form makes itself (the devices there are; the usual weight columns).
-SPECIAL = {"device", "weight_by"}
+SPECIAL = {"device", "weight_by", "item_features"}
 
 
 def label_and_section(widget) -> tuple[str, str]:  # noqa: ANN001

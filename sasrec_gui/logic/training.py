@@ -93,6 +93,8 @@ def expected_initial_loss(config: SASRecConfig, summary: DataSummary) -> float:
     """Roughly the first steps' loss, to plan the live plot's y axis (weights scale every loss)."""
     if config.loss == "softmax":
         return summary.mean_weight * math.log(max(summary.n_items, 2)) * 1.05
+    if config.loss == "sampled_softmax":  # cross-entropy over the positive and n_negatives
+        return summary.mean_weight * math.log(config.n_negatives + 1) * 1.05
     return summary.mean_weight * math.log(2.0) * 1.5
 
 

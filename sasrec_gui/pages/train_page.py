@@ -128,6 +128,7 @@ class TrainPage(QWidget):
         t.evaluation_failed.connect(self.eval_box.show_failure)
         t.evaluation_cleared.connect(self.eval_box.hide)
         self.state.data_changed.connect(self._update_enabled)
+        self.state.data_changed.connect(lambda: self.form.set_item_columns(self.state.data.items if self.state.data else None))
         self.state.filter_changed.connect(self._update_enabled)
         self.state.filters_pending_changed.connect(self._update_enabled)
         self.state.model_changed.connect(self._show_model_info)

@@ -150,7 +150,8 @@ class TrainingController(QObject):
             return False
         self.hyperparameters_used.emit(config.to_dict())
         loaded = self.state.loaded
-        exp = Experiment(config, filtered.config, holdout, loaded.folder if loaded else "", loaded.data.format if loaded else "")
+        exp = Experiment(config, filtered.config, holdout, loaded.folder if loaded else "", loaded.data.format if loaded else "",
+                         items=loaded.data.items if loaded else None)
         plan = RunPlan(
             config, holdout, planned_steps(config, filtered.summary), expected_initial_loss(config, filtered.summary),
             expected_validation_loss(config, filtered.summary) if holdout else None,

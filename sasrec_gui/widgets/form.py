@@ -125,8 +125,8 @@ def read_widget(widget: QWidget) -> Any:
     if isinstance(widget, QComboBox):
         data = widget.currentData()
         return data if data is not None else widget.currentText()
-    if isinstance(widget, (FloatEdit, OptionalDateEdit)):
-        return widget.value()
+    if isinstance(widget, (FloatEdit, OptionalDateEdit)) or _is_value_widget(widget):
+        return widget.value()  # type: ignore[attr-defined]
     if isinstance(widget, QLineEdit):
         return widget.text()
     raise TypeError(f"unsupported field widget {type(widget).__name__}")
@@ -151,10 +151,17 @@ def write_widget(widget: QWidget, value: Any) -> None:
     elif isinstance(widget, FloatEdit):
         if isinstance(value, (int, float)):
             widget.set_value(value)
-    elif isinstance(widget, OptionalDateEdit):
-        widget.set_value(value)
+    elif isinstance(widget, OptionalDateEdit) or _is_value_widget(widget):
+        widget.set_value(value)  # type: ignore[attr-defined]
     elif isinstance(widget, QLineEdit):
         widget.setText(str(value))
+
+
+def _is_value_widget(widget: QWidget) -> bool:
+    """A composite field widget of our own: ``value()``, ``set_value(value)`` and a ``changed``
+    signal (for example ``item_features_edit.ItemFeaturesEdit``)."""
+    return callable(getattr(widget, "set_value", None)) and hasattr(widget, "changed") and callable(
+        getattr(widget, "value", None))
 
 
 def _connect_change(widget: QWidget, slot) -> None:  # noqa: ANN001
@@ -164,8 +171,8 @@ def _connect_change(widget: QWidget, slot) -> None:  # noqa: ANN001
         widget.toggled.connect(slot)
     elif isinstance(widget, QComboBox):
         widget.currentIndexChanged.connect(slot)
-    elif isinstance(widget, OptionalDateEdit):
-        widget.changed.connect(slot)
+    elif isinstance(widget, OptionalDateEdit) or _is_value_widget(widget):
+        widget.changed.connect(slot)  # type: ignore[attr-defined]
     elif isinstance(widget, QLineEdit):
         widget.textChanged.connect(slot)
 

@@ -3,37 +3,101 @@ page) and filters (Data page). Each adds only its special cases to ``form.Valida
 from __future__ import annotations
 
 import pandas as pd
-from PySide6.QtCore import QDate
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtCore import QDate, QSignalBlocker
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core.config import HoldoutConfig, SASRecConfig
 from core.experiment import Holdout
 from core.filters import FilterConfig
+from core.item_features import available_columns, suggested_columns
+from core.presets import RUN_SETTINGS, describe, fit_to_items, preset_config, preset_names
 
 from ..logic.training_job import device_choices
 from .form import OptionalDateEdit, ValidatedForm
+from .item_features_edit import ItemFeaturesEdit
+
+#: The preset menu's entry shown when the form matches no preset.
+CUSTOM = "Custom"
 
 
 class HyperparameterForm(ValidatedForm):
     """Every field of ``SASRecConfig``, generated from its declarations (``core.schema``): a
-    sensible range, a one-sentence tooltip, an error line; the device lists the devices there are."""
+    sensible range, a one-sentence tooltip, an error line; the device lists the devices there
+    are, item features are a check box per column of the loaded items table, and a preset menu
+    on top fills the model and optimisation settings in one step (``core.presets``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.preset = QComboBox()
+        self.preset.addItem(CUSTOM, "")
+        for name in preset_names():
+            self.preset.addItem(name.capitalize(), name)
+            self.preset.setItemData(self.preset.count() - 1, describe(name), 3)  # Qt.ToolTipRole
+        self.preset.setToolTip("Fill the model and optimisation settings from a named preset; epochs, device, "
+                               "seed and precision stay as they are. Any setting can be changed afterwards.")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Preset"))
+        row.addWidget(self.preset, 1)
+        self._layout.addLayout(row)
         device = QComboBox()
         for label, value in device_choices():
             device.addItem(label, value)
-        self.add_settings(SASRecConfig, widgets={"device": device})
+        self.item_features = ItemFeaturesEdit()
+        self.add_settings(SASRecConfig, widgets={"device": device, "item_features": self.item_features})
         self.add_stretch()
         self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
         self.widgets["deterministic"].toggled.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self.preset.activated.connect(lambda index: self.apply_preset(self.preset.itemData(index)))
+        self.changed.connect(self._show_matching_preset)
         self._loss_changed()
+        self._show_matching_preset()
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the form from preset ``name`` ("" for Custom: nothing changes), keeping the run's
+        own settings (epochs, device, seed, precision) and only the feature columns the loaded
+        items table has."""
+        if not name:
+            return
+        values = preset_config(name).to_dict()
+        columns = self.item_features.available()
+        config, _note = fit_to_items(SASRecConfig(**values), columns or None)
+        values = {k: v for k, v in config.to_dict().items() if k not in RUN_SETTINGS}
+        self.set_config(values)
+
+    def set_item_columns(self, items: pd.DataFrame | None) -> None:
+        """Offer the loaded items table's columns as features (``core.item_features``; None:
+        no items table, ids only)."""
+        self.item_features.set_columns(suggested_columns(items), available_columns(items))
+
+    def _show_matching_preset(self) -> None:
+        """Show the preset the form's settings match (run settings and unavailable feature
+        columns aside), or Custom."""
+        try:
+            current = self.config().to_dict()
+        except (TypeError, ValueError):
+            current = {}
+        match = ""
+        columns = self.item_features.available() or None
+        for name in preset_names():
+            config, _note = fit_to_items(preset_config(name), columns)
+            wanted = config.to_dict()
+            if current and all(current.get(k) == v for k, v in wanted.items() if k not in RUN_SETTINGS):
+                match = name
+                break
+        with QSignalBlocker(self.preset):
+            self.preset.setCurrentIndex(max(self.preset.findData(match), 0))
 
     def config(self) -> SASRecConfig:
         return SASRecConfig(**self.values())
 
     def errors(self) -> dict[str, str]:
-        return self.config().errors()
+        """Core's message per invalid field, and item-feature columns the loaded data lacks."""
+        errs = self.config().errors()
+        missing = self.item_features.missing()
+        if missing and "item_features" not in errs:
+            have = ", ".join(self.item_features.available()) or "none: the data has no items table"
+            errs["item_features"] = f"no column {', '.join(repr(c) for c in missing)} in the items table; available: {have}"
+        return errs
 
     def set_config(self, values: dict) -> None:
         """Fill the form from a config dict (unknown keys ignored; unknown devices fall back to auto)."""
@@ -45,10 +109,10 @@ class HyperparameterForm(ValidatedForm):
         self._loss_changed()
 
     def _loss_changed(self) -> None:
-        """Enable only the fields that apply: negatives for bce/gbce, t for gbce, CUDA graphs
+        """Enable only the fields that apply: negatives for bce/gbce/sampled softmax, t for gbce, CUDA graphs
         for the softmax loss without deterministic mode."""
         loss = self.widgets["loss"].currentData()  # type: ignore[attr-defined]
-        self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce"))
+        self.widgets["n_negatives"].setEnabled(loss in ("bce", "gbce", "sampled_softmax"))
         self.widgets["gbce_t"].setEnabled(loss == "gbce")
         deterministic = self.widgets["deterministic"].isChecked()  # type: ignore[attr-defined]
         self.widgets["cuda_graph"].setEnabled(loss == "softmax" and not deterministic)
