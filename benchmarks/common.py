@@ -61,6 +61,8 @@ class ModelParams:
     batch_size: int = 128
     epochs: int = 5
     deterministic: bool = True
+    #: further ``SASRecConfig`` settings of our side only (a preset's options, item features)
+    extra: dict = field(default_factory=dict)
 
     def ours(self, seed: int):  # noqa: ANN201 - core.config.SASRecConfig
         from core.config import SASRecConfig
@@ -70,14 +72,21 @@ class ModelParams:
             dropout_rate=self.dropout_rate, use_pos_emb=self.use_pos_emb,
             session_maxlen=self.session_maxlen, lr=self.lr, batch_size=self.batch_size,
             epochs=self.epochs, loss="softmax", device="cpu", seed=seed, deterministic=self.deterministic,
+            **self.extra,
         )
 
+    @property
+    def item_features(self) -> list[str]:
+        """The item-feature columns of ``extra`` (``[]``: ids only)."""
+        return [c.strip() for c in str(self.extra.get("item_features", "")).split(",") if c.strip()]
+
     def describe(self) -> str:
+        extra = "".join(f" {k}={v}" for k, v in self.extra.items())
         return (
             f"n_factors={self.n_factors} n_blocks={self.n_blocks} n_heads={self.n_heads} "
             f"dropout={self.dropout_rate:g} pos_emb={self.use_pos_emb} maxlen={self.session_maxlen} "
-            f"lr={self.lr:g} batch={self.batch_size} epochs={self.epochs} loss=softmax "
-            f"deterministic={self.deterministic}"
+            f"lr={self.lr:g} batch={self.batch_size} epochs={self.epochs} loss={self.extra.get('loss', 'softmax')} "
+            f"deterministic={self.deterministic}{extra}"
         )
 
 
@@ -93,6 +102,8 @@ class Prepared:
     split: object  # core.evaluate.Split
     filter_report: pd.DataFrame
     description: str = ""
+    #: the dataset's items table (for item features), None when it has none
+    items: pd.DataFrame | None = None
 
     @property
     def test_users(self) -> np.ndarray:
@@ -107,13 +118,14 @@ class Prepared:
         )
 
 
-def _prepare(name: str, interactions: pd.DataFrame, filter_config, description: str) -> Prepared:  # noqa: ANN001
+def _prepare(name: str, interactions: pd.DataFrame, filter_config, description: str,  # noqa: ANN001
+             items: pd.DataFrame | None = None) -> Prepared:
     from core.evaluate import leave_last_out
     from core.filters import apply_filters
 
     filtered = apply_filters(interactions, filter_config)
     split = leave_last_out(filtered.interactions)
-    return Prepared(name, filtered.interactions, split, filtered.report(), description)
+    return Prepared(name, filtered.interactions, split, filtered.report(), description, items)
 
 
 def prepare_demo(n_users: int, n_items: int, seed: int = 42) -> Prepared:
@@ -127,7 +139,7 @@ def prepare_demo(n_users: int, n_items: int, seed: int = 42) -> Prepared:
         write_demo(tmp, n_users=n_users, n_items=n_items, seed=seed)
         data = load_kion(tmp)
     desc = f"demo: write_demo(n_users={n_users}, n_items={n_items}, seed={seed}) + FilterConfig() defaults"
-    return _prepare("demo", data.interactions, FilterConfig(), desc)
+    return _prepare("demo", data.interactions, FilterConfig(), desc, data.items)
 
 
 def prepare_movielens(folder: Path, min_item_freq: int) -> Prepared | None:
@@ -140,7 +152,7 @@ def prepare_movielens(folder: Path, min_item_freq: int) -> Prepared | None:
         return None
     data = load_movielens(folder)
     desc = f"{folder.name}: load_movielens + FilterConfig(min_item_freq={min_item_freq}), weights 1"
-    return _prepare(folder.name, data.interactions, FilterConfig(min_item_freq=min_item_freq), desc)
+    return _prepare(folder.name, data.interactions, FilterConfig(min_item_freq=min_item_freq), desc, data.items)
 
 
 # --------------------------------------------------------------------------- runs
@@ -200,7 +212,8 @@ def run_ours(prep: Prepared, params: ModelParams, seed: int) -> RunResult:
         if isinstance(report, EpochReport):
             cpu_marks.append(time.process_time())
 
-    result = fit(train, params.ours(seed), callback=on_progress, report_every=3600.0)
+    items = prep.items if params.item_features else None
+    result = fit(train, params.ours(seed), callback=on_progress, report_every=3600.0, items=items)
     fit_cpu = time.process_time() - cpu_marks[0]
     model = result.model
     start = time.perf_counter()
@@ -234,11 +247,34 @@ def _quiet_lightning() -> Iterator[None]:
                 lg.setLevel(level)
 
 
-def rectools_dataset(train: pd.DataFrame):  # noqa: ANN201 - rectools.dataset.Dataset
-    """Exactly the training interactions, as a RecTools Dataset."""
+def rectools_dataset(train: pd.DataFrame, items: pd.DataFrame | None = None, columns: Sequence[str] = ()):  # noqa: ANN201
+    """Exactly the training interactions, as a RecTools Dataset; with ``columns``, the same
+    categorical item features ours trains on (``rectools_item_features``)."""
     from rectools.dataset import Dataset
 
-    return Dataset.construct(train[["user_id", "item_id", "datetime", "weight"]])
+    interactions = train[["user_id", "item_id", "datetime", "weight"]]
+    if not columns:
+        return Dataset.construct(interactions)
+    features = rectools_item_features(train, items, columns)
+    return Dataset.construct(interactions, item_features_df=features, cat_item_features=list(columns),
+                             make_dense_item_features=False)
+
+
+def rectools_item_features(train: pd.DataFrame, items: pd.DataFrame | None, columns: Sequence[str]) -> pd.DataFrame:
+    """RecTools' flat item-features frame (``id``, ``feature``, ``value``) holding exactly the
+    (column, value) pairs ``core.item_features.build_item_features`` gives each training item,
+    so both models see the same features (comma-split, lower-cased text, decades, buckets)."""
+    from core.item_features import build_item_features
+    from core.sequences import ItemIdMap
+
+    item_map = ItemIdMap.from_ids(pd.unique(train["item_id"]))
+    features = build_item_features(items, list(columns), item_map)
+    assert features is not None
+    rows = []
+    for internal in range(1, item_map.n_items + 1):
+        external = item_map.external[internal]
+        rows.extend((external, column, value) for column, value in features.features_of(internal))
+    return pd.DataFrame(rows, columns=["id", "feature", "value"])
 
 
 def run_rectools(prep: Prepared, params: ModelParams, seed: int, threads: int, keep_model: bool = False, device: str = "cpu") -> RunResult:
@@ -246,7 +282,11 @@ def run_rectools(prep: Prepared, params: ModelParams, seed: int, threads: int, k
     fit time includes ``Dataset.construct`` and RecTools' own data preparation."""
     import pytorch_lightning as pl
     from rectools.models import SASRecModel
-    from rectools.models.nn.item_net import IdEmbeddingsItemNet
+    from rectools.models.nn.item_net import CatFeaturesItemNet, IdEmbeddingsItemNet
+
+    unsupported = set(params.extra) - {"item_features"}
+    if unsupported:
+        raise ValueError(f"run_rectools compares the notebook's settings plus item features only, not {sorted(unsupported)}")
 
     class EpochTimer(pl.Callback):
         def __init__(self) -> None:
@@ -277,13 +317,14 @@ def run_rectools(prep: Prepared, params: ModelParams, seed: int, threads: int, k
         set_threads(threads)
         pl.seed_everything(seed, workers=True, verbose=False)
         start, cpu_start = time.perf_counter(), time.process_time()
-        dataset = rectools_dataset(prep.split.train)
+        dataset = rectools_dataset(prep.split.train, prep.items, params.item_features)
+        blocks = (IdEmbeddingsItemNet, CatFeaturesItemNet) if params.item_features else (IdEmbeddingsItemNet,)
         model = SASRecModel(
             n_factors=params.n_factors, n_blocks=params.n_blocks, n_heads=params.n_heads,
             dropout_rate=params.dropout_rate, use_pos_emb=params.use_pos_emb,
             session_max_len=params.session_maxlen, lr=params.lr, batch_size=params.batch_size,
             epochs=params.epochs, loss="softmax", deterministic=params.deterministic, verbose=0,
-            item_net_block_types=(IdEmbeddingsItemNet,), recommend_torch_device=device,
+            item_net_block_types=blocks, recommend_torch_device=device,
             get_trainer_func=get_trainer,
         )
         model.fit(dataset)

@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--movielens-dir", type=Path, default=SHARED_DATA / "ml-latest-small")
     p.add_argument("--ml-min-item-freq", type=int, default=10,
                    help="MovieLens item-frequency filter (default 10; the KION default is 20)")
+    p.add_argument("--item-features", default="", metavar="COLS",
+                   help="categorical item features for both (e.g. genres): ours via --item-features, RecTools via "
+                        "CatFeaturesItemNet on the same (column, value) pairs; columns a dataset lacks are left out")
     p.add_argument("--ours-only", action="store_true", help="skip RecTools (also skipped when not installed)")
     p.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
     p.add_argument("--equivalence-only", action="store_true",
@@ -80,12 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def params_from_args(args: argparse.Namespace, dataset: str) -> ModelParams:
+def params_from_args(args: argparse.Namespace, dataset: str, prep: Prepared | None = None) -> ModelParams:
+    extra = {}
+    if args.item_features:
+        have = set() if prep is None or prep.items is None else set(prep.items.columns)
+        kept = [c.strip() for c in args.item_features.split(",") if c.strip() in have]
+        if kept:
+            extra["item_features"] = ",".join(kept)
     return ModelParams(
         n_factors=args.n_factors, n_blocks=args.n_blocks, n_heads=args.n_heads, dropout_rate=args.dropout,
         use_pos_emb=not args.no_pos_emb, session_maxlen=args.session_maxlen, lr=args.lr,
         batch_size=args.batch_size, epochs=args.epochs or DEFAULT_EPOCHS[dataset],
-        deterministic=args.deterministic,
+        deterministic=args.deterministic, extra=extra,
     )
 
 
@@ -108,7 +117,8 @@ def run_dataset(prep: Prepared, params: ModelParams, seeds: list[int], with_rect
     ours: list[RunResult] = []
     theirs: list[RunResult] = []
     equivalence: dict = {}
-    if with_rectools:
+    same_weights = with_rectools and not params.item_features  # the same-weights checks map id embeddings only
+    if same_weights:
         set_threads(threads)
         eq = training_equivalence(prep, params, seeds[0])
         out(f"same weights + same batches, dropout off, {eq['steps']} Adam steps: max relative loss difference "
@@ -121,9 +131,9 @@ def run_dataset(prep: Prepared, params: ModelParams, seeds: list[int], with_rect
         ours.append(run_ours(prep, params, seed))
         _progress(prep.name, ours[-1])
         if with_rectools:
-            theirs.append(run_rectools(prep, params, seed, threads, keep_model=i == 0))
+            theirs.append(run_rectools(prep, params, seed, threads, keep_model=i == 0 and same_weights))
             _progress(prep.name, theirs[-1])
-            if i == 0:
+            if i == 0 and same_weights:
                 eq = recommend_equivalence(prep, params, theirs[0])
                 del theirs[0].model, theirs[0].recs  # type: ignore[attr-defined]
                 equivalence["recommend"] = eq
@@ -202,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if prep is None:
             print(f"\n=== {name} ===\nskipped: {args.movielens_dir} not found")
             continue
-        results.append(run_dataset(prep, params_from_args(args, name), args.seeds, with_rectools, args.threads,
+        results.append(run_dataset(prep, params_from_args(args, name, prep), args.seeds, with_rectools, args.threads,
                                    equivalence_only=args.equivalence_only and with_rectools))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     if args.json:

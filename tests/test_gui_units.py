@@ -179,3 +179,21 @@ def test_loss_plot_shows_a_saved_history(qtbot) -> None:  # noqa: ANN001
     assert plot.steps_per_epoch == 10
     assert list(plot.epoch_line.get_xdata()) == [10, 20, 30]
     assert plot.ax.get_ylim()[0] < 5.0 < 9.0 < plot.ax.get_ylim()[1]
+
+
+def test_the_expected_first_loss_follows_the_loss_function():
+    """The live plot's y axis is planned from the loss: log(catalog) for the full softmax,
+    log(1 + negatives) for the sampled softmax, about log 2 for bce."""
+    import math
+    from types import SimpleNamespace
+
+    from core.config import SASRecConfig
+    from sasrec_gui.logic.training import expected_initial_loss
+
+    summary = SimpleNamespace(mean_weight=2.0, n_items=5000)
+    full = expected_initial_loss(SASRecConfig(), summary)
+    sampled = expected_initial_loss(SASRecConfig(loss="sampled_softmax", n_negatives=63), summary)
+    bce = expected_initial_loss(SASRecConfig(loss="bce"), summary)
+    assert full == pytest.approx(2.0 * math.log(5000) * 1.05)
+    assert sampled == pytest.approx(2.0 * math.log(64) * 1.05)
+    assert bce < sampled < full
