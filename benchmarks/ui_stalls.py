@@ -21,7 +21,10 @@ and ``peak_rss_mb``.
 
 ``--stacks`` samples every thread's Python stack every few milliseconds and prints, for each
 stall over ``--stack-threshold-ms``, the frames seen most often while it lasted (what held
-the interface, or the GIL).
+the interface, or the GIL). Every action also gets the highest resident memory seen while it
+ran (sampled every 5 ms: short-lived peaks are pinned to the action that made them) and its
+longest garbage collection; ``--profile TEXT`` prints a cProfile of the interface thread
+during the actions whose name contains TEXT.
 """
 from __future__ import annotations
 
@@ -181,6 +184,106 @@ class StackSampler:
         return lines
 
 
+class RssSampler:
+    """Reads the process's resident memory every ``interval_s`` (a daemon thread): the peak of
+    each action (``reset_window`` starts one), so that a short-lived peak is pinned to the
+    action that made it, and the peak over the whole run."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        self.interval_s = interval_s
+        self.window_peak_mb = 0.0
+        self.total_peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(1.0)
+
+    def reset_window(self) -> None:
+        self.window_peak_mb = rss_mb()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            now = rss_mb()
+            if now > self.window_peak_mb:
+                self.window_peak_mb = now
+            if now > self.total_peak_mb:
+                self.total_peak_mb = now
+
+
+class GcWatch:
+    """Times every garbage collection (``gc.callbacks``): the longest one of each action and
+    its generation, so that a stall without Python frames can be told from a collection."""
+
+    def __init__(self) -> None:
+        self.window_max_ms = 0.0
+        self.window_generation = -1
+        self._start = 0.0
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        import gc
+
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
+
+    def reset_window(self) -> None:
+        self.window_max_ms, self.window_generation = 0.0, -1
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._start) * 1000.0
+        if ms > self.window_max_ms:
+            self.window_max_ms, self.window_generation = ms, int(info.get("generation", -1))
+
+
+class ActionProfiler:
+    """cProfile of the interface thread during the actions whose name contains one of ``patterns``
+    (``--profile``); ``report`` prints each one's top functions by own and cumulative time."""
+
+    def __init__(self, patterns: list[str], top: int = 25) -> None:
+        self.patterns = [p.lower() for p in patterns]
+        self.top = top
+        self.reports: list[str] = []
+        self._profile = None
+
+    def wanted(self, action: str) -> bool:
+        return any(p in action.lower() for p in self.patterns)
+
+    def begin(self, action: str) -> None:
+        if self.wanted(action):
+            import cProfile
+
+            self._profile = cProfile.Profile()
+            self._profile.enable()
+
+    def end(self, action: str) -> None:
+        if self._profile is None:
+            return
+        import io
+        import pstats
+
+        self._profile.disable()
+        for key in ("tottime", "cumulative"):
+            out = io.StringIO()
+            stats = pstats.Stats(self._profile, stream=out)
+            stats.sort_stats(key).print_stats(self.top)
+            text = out.getvalue()
+            body = text[text.find("   ncalls"):] if "   ncalls" in text else text
+            self.reports.append(f"\n--- profile of '{action}' (interface thread), by {key}:\n{body.rstrip()}")
+        self._profile = None
+
+
 class StallProbe:
     """A ``QTimer`` ticking every ``interval_ms`` on the UI thread; a gap longer than the
     interval is a stall (the event loop could not run the timer)."""
@@ -249,6 +352,8 @@ class Row:
     stall_ms: float
     note: str = ""
     rss_mb: float = 0.0  # resident memory when the action had finished
+    peak_mb: float = 0.0  # the highest resident memory seen while it ran (0 without a sampler)
+    gc_ms: float = 0.0  # the longest garbage collection while it ran
 
 
 @dataclass
@@ -259,6 +364,9 @@ class Driver:
     probe: StallProbe
     timeout_s: float
     rows: list[Row] = field(default_factory=list)
+    memory: RssSampler | None = None
+    profiler: ActionProfiler | None = None
+    collections: GcWatch | None = None
 
     def wait(self, predicate: Callable[[], bool], timeout_s: float | None = None, what: str = "") -> float:
         """Run the event loop until ``predicate()`` holds (checked every probe tick); the time it held."""
@@ -299,13 +407,24 @@ class Driver:
         """Trigger ``action``, wait until ``done()`` and the interface is idle; record the row."""
         self.settle()
         self.probe.reset_window(action)
+        if self.memory is not None:
+            self.memory.reset_window()
+        if self.collections is not None:
+            self.collections.reset_window()
+        if self.profiler is not None:
+            self.profiler.begin(action)
         start = time.perf_counter()
         trigger()
         finished = self.wait(done, what=action)
         idle = self.settle()
-        row = Row(action, max(finished, idle) - start, self.probe.window_max_ms, note() if note else "", rss_mb())
+        if self.profiler is not None:
+            self.profiler.end(action)
+        row = Row(action, max(finished, idle) - start, self.probe.window_max_ms, note() if note else "", rss_mb(),
+                  self.memory.window_peak_mb if self.memory is not None else 0.0,
+                  self.collections.window_max_ms if self.collections is not None else 0.0)
         self.rows.append(row)
-        print(f"  {row.action:<34} {row.wall_s:8.2f} s {row.stall_ms:9.0f} ms {row.rss_mb:7.0f} MB  {row.note}", flush=True)
+        print(f"  {row.action:<34} {row.wall_s:8.2f} s {row.stall_ms:9.0f} ms {row.rss_mb:7.0f} MB "
+              f"{row.peak_mb:7.0f} MB {row.gc_ms:6.0f} ms gc  {row.note}", flush=True)
         return row
 
 
@@ -356,18 +475,25 @@ def drive(folder: Path, checkpoint: Path, args: argparse.Namespace, home: Path) 
     enable_freezing(not args.no_gc_freeze)  # as sasrec_gui.__main__ does
     sampler = StackSampler() if args.stacks else None
     probe = StallProbe(args.probe_ms, args.quiet_ticks, sampler, args.stack_threshold_ms)
-    driver = Driver(app, probe, args.timeout)
+    memory = RssSampler()
+    profiler = ActionProfiler(args.profile) if args.profile else None
+    collections_ = GcWatch()
+    driver = Driver(app, probe, args.timeout, memory=memory, profiler=profiler, collections=collections_)
     window = MainWindow(Settings.from_file(home / "settings.ini"), interactive=False)
     window.resize(1360, 860)
     window.show()
     if sampler is not None:
         sampler.start()
+    memory.start()
+    collections_.start()
     probe.start()
     figures: dict[str, float] = {}
     try:
         _drive_window(window, driver, folder, checkpoint, args, figures, PAGES, FilterConfig)
     finally:
         probe.stop()
+        memory.stop()
+        collections_.stop()
         if sampler is not None:
             sampler.stop()
         window.close()
@@ -378,8 +504,14 @@ def drive(folder: Path, checkpoint: Path, args: argparse.Namespace, home: Path) 
     if probe.stall_reports:
         print("\nStalls and the frames seen while they lasted:")
         print("\n".join(probe.stall_reports))
+    if profiler is not None and profiler.reports:
+        print("\n".join(profiler.reports))
     figures["max_stall_ms"] = round(max((r.stall_ms for r in driver.rows), default=0.0), 1)
     figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if driver.rows and memory.total_peak_mb:
+        worst = max(driver.rows, key=lambda r: r.peak_mb)
+        print(f"\nPeak resident memory {figures['peak_rss_mb']:.0f} MB; the sampled peak "
+              f"{worst.peak_mb:.0f} MB was during '{worst.action}'")
     return driver.rows, figures
 
 
@@ -509,10 +641,10 @@ def _drive_window(window, d: Driver, folder: Path, checkpoint: Path, args, figur
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"\n{'action':<34} {'wall s':>8} {'worst stall ms':>16} {'RSS MB':>8}  note")
-    print("-" * 90)
+    print(f"\n{'action':<34} {'wall s':>8} {'worst stall ms':>16} {'RSS MB':>8} {'peak MB':>8} {'GC ms':>6}  note")
+    print("-" * 106)
     for r in rows:
-        print(f"{r.action:<34} {r.wall_s:8.2f} {r.stall_ms:16.0f} {r.rss_mb:8.0f}  {r.note}")
+        print(f"{r.action:<34} {r.wall_s:8.2f} {r.stall_ms:16.0f} {r.rss_mb:8.0f} {r.peak_mb:8.0f} {r.gc_ms:6.0f}  {r.note}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -530,6 +662,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for any one action")
     p.add_argument("--stacks", action="store_true", help="print the stacks seen during each long stall")
     p.add_argument("--stack-threshold-ms", type=float, default=100.0, help="stalls at least this long get --stacks")
+    p.add_argument("--profile", action="append", default=[], metavar="TEXT",
+                   help="cProfile the interface thread during the actions whose name contains TEXT (repeatable)")
     p.add_argument("--json", type=Path, default=None, help="also write the JSON figures to this file")
     p.add_argument("--no-gc-freeze", action="store_true", help="leave the start-up objects to the garbage collector")
     return p

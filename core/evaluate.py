@@ -108,16 +108,52 @@ def time_split(interactions: pd.DataFrame, test_days: int = 7) -> Split:
     return Split(train, test, "time", dropped, test_days)
 
 
+def viewers_per_item(train: pd.DataFrame) -> tuple[pd.Series, int]:
+    """(distinct users per item of ``train``, items in order of first appearance; the number of
+    distinct users). Integer codes, one in-place sort of (user, item) keys and a bincount: the
+    same counts as ``drop_duplicates(["user_id", "item_id"])`` with about half its memory
+    (three arrays of the row count) and a fraction of its time on millions of rows."""
+    user_codes, users = pd.factorize(train["user_id"].to_numpy())
+    item_codes, items = pd.factorize(train["item_id"].to_numpy())
+    n_items = len(items)
+    pairs = user_codes.astype(np.int64, copy=False)
+    del user_codes
+    pairs *= n_items
+    pairs += item_codes
+    del item_codes
+    pairs.sort()
+    viewers = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    del pairs
+    viewers %= max(n_items, 1)
+    counts = np.bincount(viewers, minlength=n_items).astype(np.int64)
+    return pd.Series(counts, index=pd.Index(np.asarray(items), name="item_id"), name="count"), len(users)
+
+
 def popularity(train: pd.DataFrame) -> pd.Series:
-    """Number of distinct users per item in ``train``, most popular first."""
-    counts = train.drop_duplicates(["user_id", "item_id"])["item_id"].value_counts()
-    return counts.sort_values(ascending=False, kind="stable")
+    """Number of distinct users per item in ``train``, most popular first (ties: the item seen
+    first in ``train`` first)."""
+    return viewers_per_item(train)[0].sort_values(ascending=False, kind="stable")
+
+
+#: Users whose popularity candidates are ranked together (``popular_recommendations``): their
+#: candidate frame holds users x (k + the longest history) rows, so chunks keep it to tens of MB.
+POPULAR_CHUNK_USERS = 2_000
 
 
 def popular_recommendations(train: pd.DataFrame, users: Sequence[int | str], k: int, filter_viewed: bool = True) -> pd.DataFrame:
-    """Popularity baseline: the most popular items each user has not seen (when ``filter_viewed``)."""
+    """Popularity baseline: the most popular items each user has not seen (when ``filter_viewed``).
+
+    ``users`` are distinct ids; the result (user_id, item_id, rank) lists users in id order
+    with viewed items filtered, in the given order without. Viewed items are filtered for
+    ``POPULAR_CHUNK_USERS`` users at a time (the same rows as all at once, less memory)."""
     ranking = popularity(train).index.to_numpy()
     users = as_id_array(users)
+    if filter_viewed and len(users) > POPULAR_CHUNK_USERS:
+        ordered = np.sort(users)
+        seen_rows = train[train["user_id"].isin(users)]
+        parts = [_popular_unseen(seen_rows, ranking, ordered[start:start + POPULAR_CHUNK_USERS], k)
+                 for start in range(0, len(ordered), POPULAR_CHUNK_USERS)]
+        return pd.concat(parts, ignore_index=True)
     if not filter_viewed:
         top = ranking[:k]
         return pd.DataFrame({
@@ -125,6 +161,11 @@ def popular_recommendations(train: pd.DataFrame, users: Sequence[int | str], k: 
             "item_id": np.tile(top, len(users)),
             "rank": np.tile(np.arange(1, len(top) + 1), len(users)),
         })
+    return _popular_unseen(train, ranking, users, k)
+
+
+def _popular_unseen(train: pd.DataFrame, ranking: np.ndarray, users: np.ndarray, k: int) -> pd.DataFrame:
+    """The first ``k`` items of ``ranking`` each of ``users`` has not seen in ``train``, users in id order."""
     # Each user can have seen at most (their history) items, so k + max history candidates suffice.
     seen = train[train["user_id"].isin(users)][["user_id", "item_id"]].drop_duplicates()
     depth = int(min(len(ranking), k + (seen.groupby("user_id").size().max() if len(seen) else 0)))

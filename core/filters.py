@@ -188,7 +188,8 @@ def apply_filters(
     weight = df["weight"].to_numpy(dtype=np.float32)
     if config.weight_by and config.weight_by in df.columns:
         values = df[config.weight_by].to_numpy()
-        weight = np.where(values > config.weight_threshold, config.weight_above, config.weight_below).astype(np.float32)
+        # a float64 threshold: float32 columns (the app stores them so) compare exactly as float64 ones
+        weight = np.where(values > np.float64(config.weight_threshold), config.weight_above, config.weight_below).astype(np.float32)
         note = f"weight {config.weight_above:g} if {config.weight_by} > {config.weight_threshold:g} else {config.weight_below:g}"
     else:
         note = f"no '{config.weight_by}' column: weights kept as loaded"
@@ -196,7 +197,7 @@ def apply_filters(
 
     if "total_dur" in df.columns:
         if config.min_total_dur > 0:
-            count.keep(count.kept(df["total_dur"].to_numpy()) >= config.min_total_dur)
+            count.keep(count.kept(df["total_dur"].to_numpy()) >= np.float64(config.min_total_dur))
         steps.append(count.step("min total_dur", f"dropped total_dur < {config.min_total_dur:g}"))
     else:
         steps.append(count.step("min total_dur", "no total_dur column: skipped"))
@@ -241,7 +242,7 @@ def why_user_filtered(user_id: object, interactions: pd.DataFrame, filtered: pd.
         return f"User {user_id} is not in the data."
     n, removed = len(rows), []
     if "total_dur" in rows.columns and config.min_total_dur > 0:
-        short = rows["total_dur"].to_numpy() < config.min_total_dur
+        short = rows["total_dur"].to_numpy() < np.float64(config.min_total_dur)
         rows = rows[~short]
         if short.any():
             removed.append(f"{int(short.sum())} watched for less than {config.min_total_dur:g} s (min_total_dur)")

@@ -91,10 +91,10 @@ def novelty(recommendations: pd.DataFrame, train: pd.DataFrame, ks: Sequence[int
     """``Novelty@k``: mean self-information -log2(pop(i) / n_users) of the recommended items
     (bits), averaged per user then over users. pop(i) = distinct users of item i in ``train``;
     an item absent from ``train`` counts as having one user. NaN without recommendations."""
+    from .evaluate import viewers_per_item
+
     lists = RecLists.from_frame(recommendations, max(ks))
-    pairs = train[["user_id", "item_id"]].drop_duplicates()
-    n_users = pairs["user_id"].nunique()
-    pop = pairs["item_id"].value_counts()
+    pop, n_users = viewers_per_item(train)
     counts = pop.reindex(lists.items).fillna(0).to_numpy(dtype=np.float64) if len(lists.items) else np.zeros(0)
     info = -np.log2(np.maximum(counts, 1.0) / max(n_users, 1))
     return {f"Novelty@{k}": _per_user_mean(lists, info, k) for k in ks}

@@ -100,8 +100,8 @@ class StaticStep:
         self.n, self.length, self.batch_size = n, length, batch_size
         self.n_batches = math.ceil(n / batch_size)
         # row n is all PAD: it pads the last batch without adding targets
-        self.x = torch.cat((x, x.new_zeros(1, length)))
-        self.y = torch.cat((y, y.new_zeros(1, length)))
+        self.x = torch.cat((x, x.new_zeros(1, length))).long()  # int32 in TrainingSequences; int64 on the device
+        self.y = torch.cat((y, y.new_zeros(1, length))).long()
         self.w = torch.cat((w, w.new_zeros(1, length)))
         self.order = torch.full((self.n_batches * batch_size,), n, dtype=torch.long, device=self.device)
         self.step_index = torch.zeros(1, dtype=torch.long, device=self.device)

@@ -318,7 +318,7 @@ def sequence_loss(
     """
     # With left padding, an input position is non-PAD exactly where its shifted target is.
     h = model.hidden_at(x, target_pos)
-    targets = y.reshape(-1).index_select(0, target_pos)
+    targets = y.reshape(-1).index_select(0, target_pos).long()  # stored as int32 (core.sequences)
     weights = w.reshape(-1).index_select(0, target_pos)
     return (target_losses(model, h, targets, config, generator) * weights).sum() / n_targets
 
@@ -399,7 +399,7 @@ def plan_epoch(y: torch.Tensor, batch_size: int, generator: torch.Generator, ran
     n_batches = math.ceil(n / batch_size)
     index = torch.arange(n)
     batch_of = torch.div(index, batch_size, rounding_mode="floor")
-    nonpad_all = y.index_select(0, perm) != 0
+    nonpad_all = (y != 0).index_select(0, perm)  # a bool copy, not one of y (~250 MB at KION size)
     global_targets = torch.bincount(batch_of, weights=nonpad_all.sum(1).double(), minlength=n_batches).long().tolist()
     mine = (index % batch_size) % world == rank
     rows, local_batch = perm[mine], batch_of[mine]

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from . import APP_NAME, ORG_NAME, PAGES, __version__
 from .logic.platform_check import platform_problem
+from .logic.memory import configure_allocator
 from .logic.threads import enable_freezing
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication with names (for QSettings) and the Fusion style. The style sheet is not
     set here: the main window puts it on its root widgets (``services.styling``), which keeps a
     theme toggle from re-polishing every widget at once."""
+    configure_allocator()  # freed arrays go back to the system (logic.memory)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

@@ -53,3 +53,32 @@ def test_default_items_follow_kion_and_the_parser_has_the_documented_options() -
     assert ui_stalls.default_items(960_000) == 15_700 and ui_stalls.default_items(300) == 60
     args = ui_stalls.build_parser().parse_args(["--users", "1000", "--stacks"])
     assert args.users == 1000 and args.items is None and args.stacks and args.probe_ms == 10
+
+
+def test_the_profiler_gc_watch_and_memory_sampler_report_per_action() -> None:
+    import gc
+
+    args = ui_stalls.build_parser().parse_args(["--profile", "item map", "--profile", "Attention"])
+    profiler = ui_stalls.ActionProfiler(args.profile, top=5)
+    assert profiler.wanted("item map") and profiler.wanted("page: attention") and not profiler.wanted("theme: dark")
+    profiler.begin("theme: dark")
+    profiler.end("theme: dark")
+    assert profiler.reports == []  # not asked for
+    profiler.begin("item map")
+    sum(i * i for i in range(20_000))
+    profiler.end("item map")
+    assert len(profiler.reports) == 2 and "item map" in profiler.reports[0] and "ncalls" in profiler.reports[0]
+
+    watch = ui_stalls.GcWatch()
+    watch.start()
+    try:
+        watch.reset_window()
+        gc.collect()
+        assert watch.window_max_ms > 0.0 and watch.window_generation == 2
+    finally:
+        watch.stop()
+    assert watch._callback not in gc.callbacks  # noqa: SLF001
+
+    memory = ui_stalls.RssSampler(interval_s=0.001)
+    memory.reset_window()
+    assert memory.window_peak_mb == pytest.approx(ui_stalls.rss_mb(), rel=0.5) and memory.window_peak_mb > 0

@@ -24,7 +24,7 @@ def test_notebook_toy_table_to_the_element():
     assert seq.x.tolist() == [[0, 0, 0, i2, i3], [0, 0, 0, 0, i3]]
     assert seq.y.tolist() == [[0, 0, 0, i3, i1], [0, 0, 0, 0, i1]]
     assert torch.allclose(seq.w, torch.tensor([[0, 0, 0, 0.5, 0.1], [0, 0, 0, 0, 0.3]]))
-    assert seq.x.dtype == torch.int64 and seq.w.dtype == torch.float32
+    assert seq.x.dtype == seq.y.dtype == torch.int32 and seq.w.dtype == torch.float32  # ids as int32: half the memory
 
 
 def test_long_sessions_keep_the_last_maxlen_plus_one_items():

@@ -12,7 +12,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.backend_bases import MouseEvent
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QImage
 
@@ -245,9 +244,9 @@ def test_attention_heatmap_blocks_heads_and_padding(demo_window, qtbot) -> None:
     assert "block 2 of 2, head 2" in page.image.axes.get_title()
     np.testing.assert_allclose(page.image.get_array().filled(0), np.tril(maps[1][1]), rtol=1e-6)
 
-    # hovering a cell names both items
-    event = MouseEvent("motion_notify_event", page.chart.canvas, *page.image.axes.transData.transform((0, n - 1)))
-    page._hover(event)
+    # hovering a cell of the chart on screen (drawn on a worker) names both items
+    assert page.chart.threaded
+    page.chart.canvas.process_event("motion_notify_event", *page.image.axes.transData.transform((0, n - 1)))
     assert titles.iloc[n - 1] in page.hover_label.text() and titles.iloc[0] in page.hover_label.text()
     assert not page.show_user(int(recommender.histories.user_ids.max()) + 10)
     assert page.message.is_error
@@ -256,15 +255,16 @@ def test_attention_heatmap_blocks_heads_and_padding(demo_window, qtbot) -> None:
 # --------------------------------------------------------------------------- item map
 
 
-def _motion(canvas, x: float, y: float) -> None:  # noqa: ANN001
-    MouseEvent("motion_notify_event", canvas, x, y)._process()
+def _motion(canvas, x: float, y: float) -> None:  # noqa: ANN001 - the item map's ImageCanvas
+    canvas.process_event("motion_notify_event", x, y)
 
 
 def test_item_map_hover_and_click(demo_window, qtbot) -> None:  # noqa: ANN001
     window = demo_window
     page = window.embedding_page
     window.show_page("embedding")
-    qtbot.waitUntil(lambda: page.scatter is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: page.scatter is not None and not page.chart.rendering, timeout=20_000)
+    assert page.chart.threaded  # drawn on a worker: the interface never waits for 15k points
     ax = page.axes
     assert len(ax.collections) == 1  # one scatter for every item
     assert len(page.frame) == window.state.model.item_map.n_items
@@ -275,7 +275,6 @@ def test_item_map_hover_and_click(demo_window, qtbot) -> None:  # noqa: ANN001
     assert set(labels) <= set(page.genres) | {"other genres"} and len(labels) >= 3
 
     # hover: throttled lookups, tooltip text and caption with the title
-    page.chart.canvas.draw()
     row = len(page.frame) // 2
     item = int(page.frame["item_id"].iat[row])
     px, py = ax.transData.transform((page.frame["x"].iat[row], page.frame["y"].iat[row]))
@@ -291,9 +290,35 @@ def test_item_map_hover_and_click(demo_window, qtbot) -> None:  # noqa: ANN001
     if found == item:
         assert page.state.catalog.describe(item) in page.hover_label.text()
     assert page.item_at(px + 500, py + 500) is None
+    assert page.chart.canvas._ring is not None  # noqa: SLF001 - the ring is painted over the image
 
-    # a click opens the item's similar items (and its card)
-    MouseEvent("button_press_event", page.chart.canvas, px, py, button=1)._process()
+    # the wheel zooms around the mouse and a drag pans, each drawn again on the worker
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    page.chart.canvas.process_event("scroll_event", px, py, step=1)
+    (zx0, zx1), (zy0, zy1) = page.view_limits
+    assert zx1 - zx0 < x1 - x0 and zy1 - zy0 < y1 - y0 and page.reset_view_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.chart.rendering and page.axes.get_xlim() == (zx0, zx1), timeout=10_000)
+    ax = page.axes
+    px, py = ax.transData.transform((page.frame["x"].iat[row], page.frame["y"].iat[row]))
+    canvas = page.chart.canvas
+    canvas.process_event("button_press_event", px, py, button=1)
+    canvas.process_event("motion_notify_event", px + 40, py, button=1)
+    canvas.process_event("button_release_event", px + 40, py, button=1)
+    assert window.current_page() == "embedding"  # a drag pans, it opens nothing
+    (px0, px1), _ = page.view_limits
+    assert px0 < zx0 and px1 < zx1  # the view moved left: the points moved right with the mouse
+    page.reset_view()
+    assert page.view_limits is None and not page.reset_view_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.chart.rendering and page.axes is not None, timeout=10_000)
+    ax = page.axes
+    px, py = ax.transData.transform((page.frame["x"].iat[row], page.frame["y"].iat[row]))
+    _motion(canvas, px, py)
+    qtbot.waitUntil(lambda: page.hovered_item is not None, timeout=2000)
+    found = page.hovered_item
+
+    # a click (press and release in place) opens the item's similar items (and its card)
+    canvas.process_event("button_press_event", px, py, button=1)
+    canvas.process_event("button_release_event", px, py, button=1)
     assert window.current_page() == "similar"
     assert window.similar_page.current_item == found and window.similar_page.card.item_id == found
 
@@ -335,7 +360,6 @@ def test_hover_lookup_is_fast_on_16k_items(demo_window, qtbot) -> None:  # noqa:
     frame = pd.DataFrame({"item_id": np.arange(1, n + 1), "x": xy[:, 0], "y": xy[:, 1]})
     page.set_map(frame, pd.Series(np.array([f"genre {g}" for g in which], dtype=object)))
     page.chart.flush()
-    page.chart.canvas.draw()
     assert len(page.axes.collections) == 1 and len(page.axes.collections[0].get_offsets()) == n
     bbox = page.axes.bbox
     times, hits = [], 0

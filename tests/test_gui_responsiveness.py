@@ -185,7 +185,7 @@ def test_fit_columns_reads_a_few_rows_only(qtbot) -> None:  # noqa: ANN001
     assert view.columnWidth(1) > view.fontMetrics().horizontalAdvance("a rather long title")
 
 
-def test_data_charts_update_their_artists_in_place(qtbot) -> None:  # noqa: ANN001
+def test_data_charts_are_drawn_on_a_worker_from_the_summaries(qtbot) -> None:  # noqa: ANN001
     from sasrec_gui.widgets.data_charts import DataCharts, short_count
 
     rng = np.random.default_rng(1)
@@ -194,17 +194,25 @@ def test_data_charts_update_their_artists_in_place(qtbot) -> None:  # noqa: ANN0
     loaded, filtered = DataSummary.of(frame), DataSummary.of(frame.iloc[:3000])
     charts = DataCharts()
     qtbot.addWidget(charts)
-    axes, lines = (charts.length_ax, charts.pop_ax), (charts.loaded_line, charts.filtered_line)
+    assert charts.chart.threaded
     assert all(t.get_visible() for t in charts.empty_texts) and not charts.loaded_line.get_visible()
     charts.show_summaries(loaded, None)
     assert not any(t.get_visible() for t in charts.empty_texts)
     assert charts.loaded_line.get_visible() and not charts.filtered_line.get_visible()
     charts.show_summaries(loaded, filtered)
-    assert (charts.length_ax, charts.pop_ax) == axes and (charts.loaded_line, charts.filtered_line) == lines
     np.testing.assert_array_equal(charts.filtered_line.get_ydata(), filtered.popularity)
     assert [t.get_text() for t in charts.pop_ax.get_legend().get_texts()] == ["Loaded", "Filtered"]
     assert charts.pop_ax.get_xlim()[1] >= len(loaded.popularity)
     assert [short_count(v) for v in (1, 10, 1000, 25_000, 3_000_000, 0)] == ["1", "10", "1k", "25k", "3M", ""]
+
+    # on screen, a new summary is drawn by the chart's worker and the interface shows the image
+    charts.show()
+    qtbot.waitUntil(lambda: not charts.chart.rendering and charts.chart.canvas.image is not None, timeout=10_000)
+    count = charts.chart.render_count
+    charts.show_summaries(filtered, None)
+    assert charts.chart.rendering and charts.chart.render_count == count  # nothing drawn on this thread
+    qtbot.waitUntil(lambda: charts.chart.render_count == count + 1 and not charts.chart.rendering, timeout=10_000)
+    np.testing.assert_array_equal(charts.artists.loaded_line.get_ydata(), filtered.popularity)
 
 
 # --------------------------------------------------------------------------- loss plot, title columns
@@ -438,3 +446,43 @@ def test_a_threaded_chart_closed_while_drawing_is_never_reached(qtbot) -> None: 
     from sasrec_gui.services.workers import _keeper
 
     qtbot.waitUntil(lambda: not _keeper().workers, timeout=10_000)
+
+
+def test_a_threaded_chart_answers_mouse_events_against_the_figure_on_screen(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPoint, Qt
+
+    from sasrec_gui.widgets.chart_export import ChartView
+
+    def render(figure) -> None:  # noqa: ANN001
+        ax = figure.add_subplot()
+        ax.set_xlim(0.0, 10.0)
+        ax.set_ylim(0.0, 100.0)
+
+    chart = ChartView(figsize=(4.0, 3.0), threaded=True)
+    qtbot.addWidget(chart)
+    chart.resize(400, 300)
+    chart.set_renderer(render)
+    chart.show()
+    qtbot.waitUntil(lambda: chart.canvas.image is not None and not chart.rendering, timeout=10_000)
+    seen: dict[str, list] = {"motion_notify_event": [], "button_press_event": [], "button_release_event": [],
+                             "scroll_event": [], "axes_leave_event": []}
+    for name, events in seen.items():
+        chart.canvas.mpl_connect(name, events.append)
+    with pytest.raises(ValueError, match="draw_event"):
+        chart.canvas.mpl_connect("draw_event", print)
+    ax = chart.figure.axes[0]
+    x, y = ax.transData.transform((5.0, 50.0))  # the middle of the axes, in display pixels
+    point = chart.canvas.widget_point(x, y).toPoint()
+    qtbot.mouseMove(chart.canvas, point)
+    qtbot.waitUntil(lambda: bool(seen["motion_notify_event"]), timeout=2000)
+    event = seen["motion_notify_event"][-1]
+    assert event.inaxes is ax and event.xdata == pytest.approx(5.0, abs=0.2) and event.ydata == pytest.approx(50.0, abs=2.0)
+    qtbot.mouseClick(chart.canvas, Qt.MouseButton.LeftButton, pos=point)
+    assert [e.button for e in seen["button_press_event"]] == [1] and [e.button for e in seen["button_release_event"]] == [1]
+    outside = chart.canvas.process_event("motion_notify_event", 1.0, 1.0)  # the figure's corner: no axes there
+    assert outside.inaxes is None and outside.xdata is None
+    chart.canvas.set_ring(x, y)
+    assert chart.canvas._ring is not None  # noqa: SLF001
+    chart.canvas.set_ring(None)
+    assert chart.canvas._ring is None  # noqa: SLF001
+    assert QPoint(point) == chart.canvas.widget_point(*chart.canvas.display_point(point.toPointF())).toPoint()

@@ -76,7 +76,6 @@ def test_the_views_render_any_number_of_runs_and_a_click_names_the_run(qtbot, n:
         qtbot.waitExposed(chart)
         chart.set_runs(views, [])
         chart.chart.flush()
-        chart.chart.canvas.draw()
     assert parallel.current_metric() == "best_NDCG@10" and len(parallel.lines) == n
     axes = [a.name for a in parallel.data.axes]
     assert axes[-1] == "best_NDCG@10"
@@ -90,7 +89,7 @@ def test_the_views_render_any_number_of_runs_and_a_click_names_the_run(qtbot, n:
     assert "measured on: last k=10 120 items seen-filtered 300 users" in parallel.axes.get_title(loc="left")
     assert len(scatter.data.run_ids) == n and scatter.axes.get_xlabel() == "Factors (n_factors)"  # differing first
     assert scatter.set_setting("lr")
-    scatter.chart.canvas.draw()
+    scatter.chart.flush()
     assert scatter.data.setting == "lr" and scatter.axes.get_xlabel() == "Learning rate (lr)"
     assert (scatter.axes.get_xscale() == "log") == (n == 50)
 
@@ -130,14 +129,13 @@ def test_runs_page_views_select_filter_by_sweep_and_export(window, qtbot, run_ho
     page.insights.setCurrentWidget(page.insights.parallel)
     parallel = page.insights.parallel
     qtbot.waitUntil(lambda: parallel.data is not None and parallel.data.n_runs == 50, timeout=10_000)
-    parallel.chart.canvas.draw()
+    parallel.chart.flush()
     target = runs[7].run_id
     _click(qtbot, parallel, *parallel.point_of(target))
     assert page.selected_ids() == [target] and parallel.selected == {target}
     page.insights.setCurrentWidget(page.insights.scatter)
     scatter = page.insights.scatter
     scatter.chart.flush()
-    scatter.chart.canvas.draw()
     other = runs[12].run_id
     _click(qtbot, scatter, *scatter.point_of(other))
     assert page.selected_ids() == [other]

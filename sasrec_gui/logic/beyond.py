@@ -46,6 +46,41 @@ def model_interactions(histories: UserHistories) -> pd.DataFrame:
     })
 
 
+def last_out_split(histories: UserHistories) -> Split:
+    """``core.evaluate.leave_last_out(model_interactions(histories))``, the same frames and
+    counts, made from the histories' arrays without that frame or a sort (the histories are
+    grouped by user in time order already): each user's last interaction held out when they
+    have two or more, the held-out item dropped when no training row has it (``unknown``) or
+    the user's own earlier rows do (``seen``). At KION size ~150 MB of temporaries instead of
+    ~700 MB, and a second instead of several."""
+    lengths = np.asarray(histories.lengths, dtype=np.int64)
+    starts = np.asarray(histories.starts, dtype=np.int64)
+    items = histories.item_ids
+    has_test = lengths >= 2
+    test_rows = (starts + lengths - 1)[has_test]
+    in_train = np.ones(len(items), dtype=bool)
+    in_train[test_rows] = False
+    train = pd.DataFrame({
+        "user_id": np.repeat(histories.user_ids, lengths - has_test),
+        "item_id": items[in_train],
+        "datetime": histories.datetimes[in_train],
+        "weight": histories.weights[in_train],
+    }, copy=False)
+    codes, uniques = pd.factorize(items)
+    test_codes = codes[test_rows]
+    known = np.bincount(codes[in_train], minlength=len(uniques))[test_codes] > 0
+    # seen: the held-out item among the user's own training rows (a run-length "any" per user)
+    wanted = np.zeros(len(histories.user_ids), dtype=codes.dtype)
+    wanted[has_test] = test_codes
+    hit = (codes == np.repeat(wanted, lengths)) & in_train
+    del codes
+    seen = np.logical_or.reduceat(hit, starts)[has_test] if len(starts) else np.zeros(0, dtype=bool)
+    fresh = known & ~seen
+    test = pd.DataFrame({"user_id": histories.user_ids[has_test][fresh], "item_id": items[test_rows][fresh]})
+    dropped = {"unknown": int((~known).sum()), "seen": int((known & seen).sum())}
+    return Split(train, test, "last", dropped)
+
+
 @dataclass
 class BeyondResult:
     """``table``: ``evaluate_split``'s (rows SASRec and Popular, columns metric@k).
@@ -126,9 +161,11 @@ def measure_beyond(
     no test user. Cost: one ``evaluate_split`` over at most ``max_users`` test users (about a
     second on the demo data)."""
     start = time.perf_counter()
-    interactions = model_interactions(histories)
     scheme, days = (holdout.scheme, holdout.test_days) if holdout is not None else ("last", 7)
-    split = make_split(interactions, scheme, days)
+    if scheme == "last":
+        split = last_out_split(histories)
+    else:
+        split = make_split(model_interactions(histories), scheme, days)  # the frame is dropped once split
     users = pd.unique(split.test["user_id"])
     if len(users) == 0:
         raise RecommendError(

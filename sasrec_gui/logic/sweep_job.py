@@ -32,6 +32,7 @@ from core.sweep import (
 )
 from core.train import EpochReport, StepReport
 
+from .memory import training_allocator
 from .training_job import JobTask, cpu_threads_for_training
 
 #: How a parameter row gives its values: a list, a range, or a range drawn log-uniformly.
@@ -98,10 +99,12 @@ def sweep_job(
         previous = torch.get_num_threads()
         torch.set_num_threads(cpu_threads_for_training())
         try:
-            return run_sweep(
-                interactions, spec, base, out_dir=out_dir or sweep_folder(store, sweep_id), store=store,
-                callback=task.report, should_stop=task.should_stop, report_every=report_every, sweep_id=sweep_id, app=app,
-            )
+            with training_allocator():  # the trials' steps reuse their big tensors (logic.memory)
+                return run_sweep(
+                    interactions, spec, base, out_dir=out_dir or sweep_folder(store, sweep_id), store=store,
+                    callback=task.report, should_stop=task.should_stop, report_every=report_every, sweep_id=sweep_id,
+                    app=app,
+                )
         finally:
             torch.set_num_threads(previous)
 

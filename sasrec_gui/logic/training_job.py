@@ -14,6 +14,7 @@ import torch
 from core import experiment
 from core.train import FitResult, available_devices, fit
 
+from .memory import training_allocator
 from .training import TrainingOutcome
 
 
@@ -51,10 +52,11 @@ def training_job(
         if _trains_on_cpu(exp.config.device):
             torch.set_num_threads(cpu_threads_for_training())
         try:
-            return experiment.train(
-                interactions, exp, callback=task.report, should_stop=task.should_stop, report_every=report_every, fit_fn=fit_fn,
-                on_protocol=task.report,  # the validation protocol, before the first step
-            )
+            with training_allocator():  # a step's big tensors reused, not mapped afresh (logic.memory)
+                return experiment.train(
+                    interactions, exp, callback=task.report, should_stop=task.should_stop, report_every=report_every,
+                    fit_fn=fit_fn, on_protocol=task.report,  # the validation protocol, before the first step
+                )
         finally:
             torch.set_num_threads(previous_threads)
 

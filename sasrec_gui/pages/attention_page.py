@@ -10,6 +10,7 @@ The page follows the user shown on the Recommendations page, or its what-if sess
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import matplotlib as mpl
 import numpy as np
@@ -37,6 +38,19 @@ TITLE_CHARS = 28
 MAX_LABELS = 40
 
 
+@dataclass(frozen=True)
+class _HeatmapView:
+    """What one render of the heatmap draws: the (n, n) weights, the n titles, the block
+    (0-based) of ``n_blocks``, the head (None: the mean over heads) and who it is about."""
+
+    matrix: np.ndarray
+    titles: list[str]
+    block: int
+    n_blocks: int
+    head: int | None
+    subject: str
+
+
 class AttentionPage(FollowsUser, QWidget):
     """Block and head pickers over the attention maps of the chosen user's session."""
 
@@ -55,6 +69,10 @@ class AttentionPage(FollowsUser, QWidget):
         self._pending_session: list[int | str] | None = None
         self.image = None
         self.colorbar = None
+        #: what the next render draws, taken on the interface thread (``_redraw``): the renderer
+        #: runs on a worker and reads nothing else of the page
+        self._view: _HeatmapView | None = None
+        self._shown: tuple[object, np.ndarray, list[str]] | None = None  # (axes, matrix, titles) of the last render
 
         header, self.subtitle = page_header("Attention", "How each position of a user's session attends to the earlier items.")
         self.picker = UserPicker(state)
@@ -71,7 +89,7 @@ class AttentionPage(FollowsUser, QWidget):
         bar.addWidget(self.head_combo)
         bar.addStretch(1)
         self.message = MessageLine()
-        self.chart = ChartView(figsize=(8.0, 6.0))
+        self.chart = ChartView(figsize=(8.0, 6.0), threaded=True)  # drawn on a worker; hovers read the shown image
         self.chart.set_renderer(self._render)
         self.hover_label = QLabel("Hover over a cell to read its weight.")
         self.hover_label.setObjectName("muted")
@@ -119,14 +137,14 @@ class AttentionPage(FollowsUser, QWidget):
 
     def _selection_changed(self) -> None:
         self._update_caption()
-        self.chart.invalidate()
+        self._redraw()
 
     # -- showing ----------------------------------------------------------------------------
     def _user_missing(self) -> None:
         self.current_user = None
         self.maps, self.items, self.titles = [], np.zeros(0, dtype=np.int64), []
         self._update_caption()
-        self.chart.invalidate()
+        self._redraw()
 
     def show_user(self, user_id: int | str) -> bool:
         """Show ``user_id``'s attention maps; False (with a message) when it cannot."""
@@ -142,7 +160,7 @@ class AttentionPage(FollowsUser, QWidget):
             self.maps, self.items, self.titles = [], np.zeros(0, dtype=np.int64), []
             self.message.show_message(str(exc), error=True)
             self._update_caption()
-            self.chart.invalidate()
+            self._redraw()
             return False
         self.current_user = user_id
         n_blocks, n_heads = self._set_maps(maps, items)
@@ -150,7 +168,7 @@ class AttentionPage(FollowsUser, QWidget):
         cut = f" (the last {len(items)} of {total} known to the model)" if total > len(items) else ""
         self.message.show_message(f"User {user_id}: {len(items)} item(s) in the session{cut}; {n_blocks} block(s), {n_heads} head(s).")
         self._update_caption()
-        self.chart.invalidate()
+        self._redraw()
         return True
 
     def _set_maps(self, maps: list[np.ndarray], items: np.ndarray) -> tuple[int, int]:
@@ -190,7 +208,7 @@ class AttentionPage(FollowsUser, QWidget):
             self.maps, self.items, self.titles = [], np.zeros(0, dtype=np.int64), []
             self.message.show_message(str(exc), error=bool(self.session))
             self._update_caption()
-            self.chart.invalidate()
+            self._redraw()
             return False
         n_blocks, n_heads = self._set_maps(maps, shown)
         known, unknown = recommender.split_known(self.session)
@@ -201,7 +219,7 @@ class AttentionPage(FollowsUser, QWidget):
             f"{n_blocks} block(s), {n_heads} head(s)."
         )
         self._update_caption()
-        self.chart.invalidate()
+        self._redraw()
         return True
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
@@ -246,7 +264,7 @@ class AttentionPage(FollowsUser, QWidget):
             self.placeholder.show_placeholder(NO_MODEL_TEXT)
             self.current_user = None
             self._update_caption()
-            self.chart.invalidate()
+            self._redraw()
             return
         self.placeholder.show_content()
         config = state.model.module
@@ -263,16 +281,24 @@ class AttentionPage(FollowsUser, QWidget):
         else:
             self.message.show_message("Choose a user (or show one on the Recommendations page).")
             self._update_caption()
-            self.chart.invalidate()
+            self._redraw()
 
     # -- chart ------------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        """Take what the chart shows now (interface thread) and draw it (on the chart's worker)."""
+        subject = "What-if session" if self.session is not None else f"User {self.current_user}"
+        self._view = _HeatmapView(self.matrix(), list(self.titles), self.block, len(self.maps), self.head, subject)
+        self.chart.invalidate()
+
     def _render(self, figure: Figure) -> None:
         ax = figure.add_subplot()
         t = theme.current()
         scale = theme.font_scale()
-        m = self.matrix()
+        view = self._view or _HeatmapView(np.zeros((0, 0)), [], 0, 0, None, "")
+        m = view.matrix
         n = m.shape[0]
         self.image = self.colorbar = None
+        self._shown = None
         if n == 0:
             ax.set_axis_off()
             ax.text(0.5, 0.5, "Choose a user to see the attention of their session", transform=ax.transAxes,
@@ -284,31 +310,34 @@ class AttentionPage(FollowsUser, QWidget):
                           aspect="auto", interpolation="nearest")
         step = max(1, math.ceil(n / MAX_LABELS))
         size = (8.0 if n <= 16 else 7.0 if n <= 32 else 6.0) * scale
-        labels = [truncate(title, TITLE_CHARS) for title in self.titles]
+        labels = [truncate(title, TITLE_CHARS) for title in view.titles]
         ticks = list(range(0, n, step))
         ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=90, fontsize=size)
         ax.set_yticks(ticks, [labels[i] for i in ticks], fontsize=size)
         ax.set_xlabel("Attended item (key), oldest → latest", fontsize=9 * scale)
         ax.set_ylabel("Attending position (query), oldest → latest", fontsize=9 * scale)
-        head = MEAN_HEADS.lower() if self.head is None else f"head {self.head + 1}"
-        subject = "What-if session" if self.session is not None else f"User {self.current_user}"
-        ax.set_title(f"{subject}: block {self.block + 1} of {len(self.maps)}, {head}", fontsize=10 * scale)
+        head = MEAN_HEADS.lower() if view.head is None else f"head {view.head + 1}"
+        ax.set_title(f"{view.subject}: block {view.block + 1} of {view.n_blocks}, {head}", fontsize=10 * scale)
         colorbar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
         colorbar.set_label("Attention weight (share of the row)", fontsize=9 * scale)
         colorbar.ax.tick_params(labelsize=8 * scale)
         self.image = image
         self.colorbar = colorbar
+        self._shown = (ax, m, view.titles)
 
     def _hover(self, event: MouseEvent) -> None:
-        m = self.matrix()
-        image = self.image
-        if image is None or event.inaxes is not image.axes or event.xdata is None or not m.size or not self.titles:
+        """Name the cell under the mouse, read from the chart on screen (not a newer one being drawn)."""
+        shown = self._shown
+        if shown is None or event.inaxes is not shown[0] or event.xdata is None:
+            return
+        _axes, m, titles = shown
+        if not m.size or not titles:
             return
         i, j = int(round(event.ydata)), int(round(event.xdata))
         n = m.shape[0]
         if not (0 <= i < n and 0 <= j < n):
             return
         if j > i:
-            self.hover_label.setText(f"“{self.titles[i]}” cannot attend to the later “{self.titles[j]}” (causal mask).")
+            self.hover_label.setText(f"“{titles[i]}” cannot attend to the later “{titles[j]}” (causal mask).")
         else:
-            self.hover_label.setText(f"“{self.titles[i]}” → “{self.titles[j]}”: {m[i, j]:.3f}")
+            self.hover_label.setText(f"“{titles[i]}” → “{titles[j]}”: {m[i, j]:.3f}")

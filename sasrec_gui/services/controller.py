@@ -13,7 +13,7 @@ from core.dataset import InteractionData
 from core.errors import DateFormatError, UnrecognisedDataError
 from core.load import LoadOptions
 from core.filters import FilterConfig, apply_filters
-from core.model_data import check_data_match, filter_for_model
+from core.model_data import check_data_match, filter_for_model, model_filter_config
 from core.sequences import UserHistories
 from core.train import TrainedModel
 
@@ -70,11 +70,16 @@ class ModelHistories:
     warning: str = ""
 
 
-def model_histories(model: TrainedModel, data: InteractionData) -> ModelHistories:
+def model_histories(model: TrainedModel, data: InteractionData, filtered: Filtered | None = None) -> ModelHistories:
     """User histories from ``data`` filtered with the model's own filter settings, checked
-    against the model's catalog and data fingerprint (worker thread)."""
-    filtered = filter_for_model(model, data.interactions).interactions
-    return ModelHistories(UserHistories.from_interactions(filtered), check_data_match(model, filtered).warning())
+    against the model's catalog and data fingerprint (worker thread). ``filtered``: ``data``
+    already filtered (the Data page's result); used as it is when its settings are the model's,
+    which spares a second filtered copy of the data (~140 MB and a second at KION size)."""
+    if filtered is not None and filtered.config == model_filter_config(model):
+        rows = filtered.result.interactions
+    else:
+        rows = filter_for_model(model, data.interactions).interactions
+    return ModelHistories(UserHistories.from_interactions(rows), check_data_match(model, rows).warning())
 
 
 class Controller(QObject):
@@ -195,24 +200,24 @@ class Controller(QObject):
     # -- model ------------------------------------------------------------------------------
     def _refresh_model_histories(self) -> None:
         """New data with a model open: rebuild the model's user histories from it."""
-        model, data = self.state.model, self.state.data
+        model, data, filtered = self.state.model, self.state.data, self.state.filtered
         if model is None or data is None:
             return
         self.runner.submit(
             "histories",
-            lambda: model_histories(model, data),
+            lambda: model_histories(model, data, filtered),
             lambda h: self.state.set_histories(h.histories, h.warning) if self.state.model is model else None,
             lambda exc: self.error.emit(exc, "Could not prepare user histories for the model."),
         )
 
     def open_checkpoint(self, path: str | os.PathLike) -> None:
         path = str(path)
-        data = self.state.data
+        data, filtered = self.state.data, self.state.filtered
         self.message.emit(f"Opening checkpoint {path} …")
 
         def work() -> tuple[TrainedModel, dict, ModelHistories | None]:
             model, extra = load_checkpoint(path)
-            return model, extra, (model_histories(model, data) if data is not None else None)
+            return model, extra, (model_histories(model, data, filtered) if data is not None else None)
 
         self.runner.submit("checkpoint", work, lambda r: self._checkpoint_loaded(path, *r), lambda exc: self._checkpoint_failed(exc, path))
 

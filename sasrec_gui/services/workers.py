@@ -33,6 +33,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
+from ..logic.memory import release_free_memory
+
 QUEUED = Qt.ConnectionType.QueuedConnection
 
 _local = threading.local()  # .task: the Task whose job runs on this thread
@@ -130,6 +132,7 @@ class Worker(QThread):
             self.result.emit(value)
         finally:
             _local.task = None
+            release_free_memory()  # the job's temporaries go back to the system (logic.memory)
 
 
 class _Keeper(QObject):

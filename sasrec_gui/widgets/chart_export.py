@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qt import FigureCanvasQT
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
-from PySide6.QtCore import QPoint, QRectF, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from ..services.styling import redraw_queue
@@ -121,10 +123,40 @@ def install_png_export(root: QWidget) -> int:
                if isinstance(w, FigureCanvasQT) or getattr(w, "is_chart_canvas", False))
 
 
+@dataclass
+class ChartEvent:
+    """A mouse event on a threaded chart, with the attributes of matplotlib's ``MouseEvent``
+    that handlers read: ``x``, ``y`` (display pixels of the shown figure, origin bottom
+    left, as matplotlib's), ``inaxes`` (the axes under the mouse, or None), ``xdata``,
+    ``ydata`` (data coordinates there), ``button`` (1 left, 2 middle, 3 right; None for a
+    move) and ``key`` ("control" with Ctrl held, else None)."""
+
+    name: str
+    canvas: "ImageCanvas"
+    x: float
+    y: float
+    inaxes: Axes | None = None
+    xdata: float | None = None
+    ydata: float | None = None
+    button: int | None = None
+    key: str | None = None
+    step: float = 0.0  # scroll_event: wheel notches, up positive
+
+
+#: The mouse events an ``ImageCanvas`` sends (``mpl_connect`` names, as matplotlib's).
+CHART_EVENTS = ("motion_notify_event", "button_press_event", "button_release_event", "scroll_event", "axes_leave_event")
+_BUTTONS = {Qt.MouseButton.LeftButton: 1, Qt.MouseButton.MiddleButton: 2, Qt.MouseButton.RightButton: 3}
+
+
 class ImageCanvas(QWidget):
     """Shows a chart rendered elsewhere (``ChartView(threaded=True)``): the last finished image,
     scaled to the widget while a new one is drawn. ``figure`` is the owner's figure, so the
-    "Save chart as PNG…" menu and the theme find it like a matplotlib canvas."""
+    "Save chart as PNG…" menu and the theme find it like a matplotlib canvas.
+
+    Mouse moves, presses and leaving reach handlers connected with ``mpl_connect`` as
+    ``ChartEvent`` objects read against the figure of the shown image, so a chart drawn on a
+    worker still answers hovers and clicks (``inaxes``, ``xdata``, ``ydata`` as matplotlib's).
+    ``set_ring`` draws a ring over the image (a hovered point) without drawing the chart again."""
 
     is_chart_canvas = True  # theme.apply_theme restyles what such widgets show
 
@@ -134,14 +166,125 @@ class ImageCanvas(QWidget):
         self.image: QImage | None = None
         self.note = ""  # shown when there is no image (drawing, or why it failed)
         self.setMinimumSize(160, 120)
+        self.setMouseTracking(True)
+        self._handlers: dict[int, tuple[str, Callable[[ChartEvent], object]]] = {}
+        self._next_id = 0
+        self._ring: tuple[float, float, float, QColor] | None = None  # x, y (display pixels), radius (logical), colour
+        self._inside: Axes | None = None
 
     @property
     def figure(self) -> Figure:
         return self._owner.figure
 
+    @property
+    def device_pixel_ratio(self) -> float:
+        """Display pixels per logical pixel of the shown image (matplotlib canvases have the same)."""
+        if self.image is not None and not self.image.isNull():
+            return float(self.image.devicePixelRatio()) or 1.0
+        return float(self.devicePixelRatioF()) or 1.0
+
     def set_image(self, image: QImage | None, note: str = "") -> None:
         self.image, self.note = image, note
         self.update()
+
+    # -- mouse events -------------------------------------------------------------------------
+    def mpl_connect(self, name: str, handler: Callable[[ChartEvent], object]) -> int:
+        """Call ``handler(event)`` for every ``name`` event (one of ``CHART_EVENTS``); returns an id."""
+        if name not in CHART_EVENTS:
+            raise ValueError(f"a threaded chart sends {', '.join(CHART_EVENTS)}, not {name!r}")
+        self._next_id += 1
+        self._handlers[self._next_id] = (name, handler)
+        return self._next_id
+
+    def mpl_disconnect(self, cid: int) -> None:
+        self._handlers.pop(cid, None)
+
+    def display_point(self, pos: QPointF) -> tuple[float, float]:
+        """Display pixels of the shown figure (origin bottom left) under widget position ``pos``."""
+        if self.image is None or self.image.isNull() or self.width() <= 0 or self.height() <= 0:
+            ratio = self.device_pixel_ratio
+            return pos.x() * ratio, (self.height() - pos.y()) * ratio
+        return (pos.x() * self.image.width() / self.width(),
+                (self.height() - pos.y()) * self.image.height() / self.height())
+
+    def widget_point(self, x: float, y: float) -> QPointF:
+        """The widget position of display point (x, y) of the shown figure (``display_point``'s inverse)."""
+        if self.image is None or self.image.isNull() or self.image.width() <= 0 or self.image.height() <= 0:
+            ratio = self.device_pixel_ratio
+            return QPointF(x / ratio, self.height() - y / ratio)
+        return QPointF(x * self.width() / self.image.width(), self.height() - y * self.height() / self.image.height())
+
+    def process_event(self, name: str, x: float, y: float, button: int | None = None, key: str | None = None,
+                      step: float = 0.0) -> ChartEvent:
+        """Send a ``name`` event at display point (x, y) of the shown figure to the handlers
+        (what a real mouse event does; tests call it like matplotlib's ``MouseEvent._process``)."""
+        event = ChartEvent(name, self, float(x), float(y), button=button, key=key, step=step)
+        if self.image is not None:
+            axes = [a for a in self.figure.axes if a.get_visible() and a.patch.contains_point((x, y))]
+            if axes:
+                event.inaxes = max(axes, key=lambda a: a.get_zorder())  # the topmost, as matplotlib picks
+                try:
+                    event.xdata, event.ydata = (float(v) for v in event.inaxes.transData.inverted().transform((x, y)))
+                except ValueError:  # a singular transform: no data coordinates
+                    event.xdata = event.ydata = None
+        for wanted, handler in list(self._handlers.values()):
+            if wanted == name:
+                handler(event)
+        return event
+
+    def _send(self, name: str, pos: QPointF, button: int | None = None, key: str | None = None, step: float = 0.0) -> None:
+        x, y = self.display_point(pos)
+        event = self.process_event(name, x, y, button, key, step)
+        if self._inside is not None and event.inaxes is not self._inside:
+            self._leave_axes(x, y)
+        self._inside = event.inaxes
+
+    def _leave_axes(self, x: float, y: float) -> None:
+        left, self._inside = self._inside, None
+        event = ChartEvent("axes_leave_event", self, x, y, inaxes=left)
+        for wanted, handler in list(self._handlers.values()):
+            if wanted == "axes_leave_event":
+                handler(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseMoveEvent(event)
+        if self._handlers:
+            held = next((b for q, b in _BUTTONS.items() if event.buttons() & q), None)  # a drag: the held button
+            self._send("motion_notify_event", event.position(), held)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mousePressEvent(event)
+        self._press_or_release("button_press_event", event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        self._press_or_release("button_release_event", event)
+
+    def _press_or_release(self, name: str, event: QMouseEvent) -> None:
+        button = _BUTTONS.get(event.button())
+        key = "control" if event.modifiers() & Qt.KeyboardModifier.ControlModifier else None
+        if self._handlers and button is not None:
+            self._send(name, event.position(), button, key)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if any(name == "scroll_event" for name, _ in self._handlers.values()):
+            self._send("scroll_event", event.position(), step=event.angleDelta().y() / 120.0)
+            event.accept()
+        else:
+            super().wheelEvent(event)
+
+    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().leaveEvent(event)
+        if self._inside is not None:
+            self._leave_axes(-1.0, -1.0)
+
+    # -- a ring over the image ------------------------------------------------------------------
+    def set_ring(self, x: float | None, y: float | None = None, radius: float = 7.0, color: str = "#1f2933") -> None:
+        """Draw a ring of ``radius`` logical pixels around display point (x, y); None removes it."""
+        ring = None if x is None or y is None else (float(x), float(y), float(radius), QColor(color))
+        if ring != self._ring:
+            self._ring = ring
+            self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -152,6 +295,12 @@ class ImageCanvas(QWidget):
                 target = QRectF(0, 0, self.width(), self.height())
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
                 painter.drawImage(target, self.image)
+                if self._ring is not None:
+                    x, y, radius, color = self._ring
+                    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+                    painter.setPen(QPen(color, 2.0))
+                    painter.setBrush(Qt.BrushStyle.NoBrush)
+                    painter.drawEllipse(self.widget_point(x, y), radius, radius)
             elif self.note:
                 painter.setPen(QColor("#7b8794"))
                 painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.note)
@@ -183,10 +332,11 @@ class ChartView(QWidget):
     after a change; exportable to PNG.
 
     ``threaded``: the renderer runs and the figure is drawn on a worker thread (a new figure
-    each time; ``figure`` is the last finished one) and the widget shows the image, so a chart
-    never holds up the interface however many bars and labels it has. It cannot be hovered
-    or zoomed: interactive charts (the item map, the attention heatmap) stay unthreaded.
-    ``flush()`` always renders at once, on the calling thread (PNG export, tests).
+    each time; ``figure`` is the last finished one) and the widget (``ImageCanvas``) shows the
+    image, so a chart never holds up the interface however many points and labels it has.
+    Its handlers (``canvas.mpl_connect``) still get hovers and clicks, read against the shown
+    figure; the renderer must read only what the interface thread set before ``invalidate``
+    (no widgets). ``flush()`` always renders at once, on the calling thread (PNG export, tests).
     """
 
     def __init__(self, figsize: tuple[float, float] = (5.0, 3.0), toolbar: bool = False, parent: QWidget | None = None,

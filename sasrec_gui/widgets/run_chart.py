@@ -1,6 +1,7 @@
 """The common part of the Runs page's views of settings against results: a metric picker, a
-lazily rendered chart (``chart_export.ChartView``), the runs shown and the selected ones
-(drawn on top, the others faded), and a click that names the run under the mouse.
+lazily rendered chart drawn on a worker (``chart_export.ChartView(threaded=True)``), the runs
+shown and the selected ones (drawn on top, the others faded), and a click that names the run
+under the mouse (read against the chart on screen).
 
 Subclasses (``parallel_coordinates.ParallelCoordinates``, ``settings_scatter.SettingsScatter``)
 draw with ``render(figure)`` and find a run with ``hit(x, y)`` (display pixels).
@@ -68,15 +69,16 @@ class RunChart(QWidget):
         self.controls = QHBoxLayout()
         self.controls.addWidget(QLabel("Metric"))
         self.controls.addWidget(self.metric_box, 1)
-        self.chart = ChartView(figsize=(6.0, 3.2))
+        self.chart = ChartView(figsize=(6.0, 3.2), threaded=True)  # drawn on a worker: switching pages never waits
         self.chart.setMinimumHeight(220)
+        self._metric_shown = ""  # the metric of the next render, taken on the interface thread (``redraw``)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(self.controls)
         layout.addWidget(self.chart, 1)
         self.chart.set_renderer(self._render)
         self.chart.canvas.mpl_connect("button_press_event", self._on_press)
-        self.metric_box.currentIndexChanged.connect(lambda _i: self.chart.invalidate())
+        self.metric_box.currentIndexChanged.connect(lambda _i: self.redraw())
 
     # -- what is shown ----------------------------------------------------------------------
     def set_runs(self, views: list[RunView], selected: list[int] | None = None) -> None:
@@ -85,12 +87,21 @@ class RunChart(QWidget):
         self.selected = set(selected or [])
         set_choices(self.metric_box, [(metric_label(m), m) for m in metric_choices(self.views)])
         self._choices_changed()
-        self.chart.invalidate()
+        self.redraw()
 
     def set_selected(self, run_ids: list[int]) -> None:
         if set(run_ids) != self.selected:
             self.selected = set(run_ids)
-            self.chart.invalidate()
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Take the pickers' choices (interface thread) and draw with them on the chart's worker."""
+        self._metric_shown = self.current_metric()
+        self._take_choices()
+        self.chart.invalidate()
+
+    def _take_choices(self) -> None:
+        """Subclasses copy their own pickers' choices here (the renderer reads no widget)."""
 
     def current_metric(self) -> str:
         return str(self.metric_box.currentData() or "")
@@ -105,8 +116,8 @@ class RunChart(QWidget):
         """Subclasses refresh their own pickers here."""
 
     # -- drawing ------------------------------------------------------------------------------
-    def _render(self, figure: Figure) -> None:
-        metric = self.current_metric()
+    def _render(self, figure: Figure) -> None:  # the chart's worker
+        metric = self._metric_shown
         if not self.views or not metric:
             ax = figure.add_subplot()
             ax.set_axis_off()
@@ -126,7 +137,7 @@ class RunChart(QWidget):
         return 1.3, (0.35 if self.selected else 0.9), 2
 
     def lower_better(self) -> bool:
-        return lower_is_better(self.current_metric())
+        return lower_is_better(self._metric_shown)
 
     # -- clicking -----------------------------------------------------------------------------
     def hit(self, x: float, y: float) -> int | None:  # pragma: no cover - every subclass finds

@@ -25,10 +25,14 @@ class SettingsScatter(RunChart):
         self.controls.insertWidget(0, QLabel("Setting"))
         self.controls.insertWidget(1, self.setting, 1)
         self.data = None
-        self.setting.currentIndexChanged.connect(lambda _i: self.chart.invalidate())
+        self._setting_shown = ""
+        self.setting.currentIndexChanged.connect(lambda _i: self.redraw())
 
     def _choices_changed(self) -> None:
         set_choices(self.setting, [(setting_label(name), name) for name in setting_choices(self.views)])
+
+    def _take_choices(self) -> None:
+        self._setting_shown = self.current_setting()
 
     def current_setting(self) -> str:
         return str(self.setting.currentData() or "")
@@ -40,7 +44,7 @@ class SettingsScatter(RunChart):
         return index >= 0
 
     def render(self, figure: Figure, metric: str) -> None:
-        setting = self.current_setting()
+        setting = self._setting_shown
         data = scatter_data(self.views, setting, metric)
         self.data = data
         ax = figure.add_subplot()
