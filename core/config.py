@@ -61,6 +61,10 @@ class SASRecConfig(SettingGroup):
         "", label="Item features", section=_MODEL,
         help="Items-table columns, separated by commas (genres,countries), whose values are embedded and added to "
              "each item's id embedding, as RecTools' category features (empty: item ids only).")
+    feature_init_scale: float = setting(
+        1.0, label="Feature init scale", section=_MODEL, low=0.0, high=10.0, step=0.05,
+        help="Multiplies the Xavier-initialised feature embeddings (1: RecTools' init); below 1 the model starts "
+             "closer to the ids-only one, so shared genre vectors do not swamp the item ids in short runs.")
     lr: float = setting(
         1e-3, label="Learning rate", section=_OPTIMISATION, low=0.0, low_open=True, high=10.0, free_text=True,
         help="Adam (AdamW) learning rate, for example 0.001 or 1e-3; the peak of the warm-up and schedule.")

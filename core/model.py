@@ -166,6 +166,7 @@ class SASRec(nn.Module):
         self.n_items = n_items  # real items; the embedding table has n_items + 1 rows
         self.session_maxlen = config.session_maxlen
         self.use_key_padding_mask = bool(config.use_key_padding_mask)
+        self.feature_init_scale = float(config.feature_init_scale)
         d = config.n_factors
         self.item_emb = nn.Embedding(n_items + 1, d, padding_idx=0)
         self.item_features = item_features
@@ -187,10 +188,14 @@ class SASRec(nn.Module):
         self.last_layernorm = nn.LayerNorm(d, eps=1e-8)
 
     def xavier_init(self) -> None:
-        """Xavier-normal init of every weight matrix, as RecTools does (embeddings included)."""
+        """Xavier-normal init of every weight matrix, as RecTools does (embeddings included);
+        the feature embeddings then scaled by ``config.feature_init_scale`` (1: as RecTools)."""
         for param in self.parameters():
             if param.dim() > 1:
                 nn.init.xavier_normal_(param)
+        if self.item_features is not None and self.feature_init_scale != 1.0:
+            with torch.no_grad():
+                self.feature_emb.weight.mul_(self.feature_init_scale)
 
     def train(self, mode: bool = True) -> "SASRec":
         """``nn.Module.train``; also drops a training step's cached item table."""

@@ -24,6 +24,7 @@ NOTEBOOK: dict[str, object] = {}
 #: Item features plus the training options that help, at the notebook's size and epochs.
 STUDIO: dict[str, object] = {
     "item_features": "genres,content_type,age_rating",
+    "feature_init_scale": 0.1,
     "use_key_padding_mask": True,
     "weight_decay": 0.01,
     "warmup_steps": 100,
@@ -33,7 +34,8 @@ STUDIO: dict[str, object] = {
 #: Every preset by name, in menu order, with a one-line description.
 PRESETS: dict[str, tuple[dict[str, object], str]] = {
     "notebook": (NOTEBOOK, "RecTools' tutorial configuration (the defaults)"),
-    "studio": (STUDIO, "item features, key padding mask, AdamW weight decay, warm-up and cosine decay"),
+    "studio": (STUDIO, "item features (small initial feature embeddings), key padding mask, AdamW weight decay, "
+                       "warm-up and cosine decay, a higher learning rate"),
 }
 #: Settings a preset may not set: they describe the run, not the model.
 RUN_SETTINGS = ("epochs", "device", "seed", "precision", "deterministic", "cuda_graph")

@@ -30,11 +30,13 @@ def test_the_checklist_offers_categorical_columns_of_the_items_table(form):
     boxes["content_type"].setChecked(True)
     boxes["genres"].setChecked(True)
     assert form.config().item_features == "genres,content_type"  # table order
+    assert form.widgets["feature_init_scale"].isEnabled()
     form.set_item_columns(None)  # data without an items table: the checked columns stay, marked
     assert form.item_features.missing() == ["genres", "content_type"]
     assert form.item_features._boxes["genres"].text() == "genres (not in the data)"  # noqa: SLF001
     form.set_config({"item_features": ""})
     assert form.item_features.empty_label.isVisibleTo(form) and not form.item_features._boxes  # noqa: SLF001
+    assert not form.widgets["feature_init_scale"].isEnabled()  # only with features
 
 
 def test_a_column_the_data_lacks_stays_checked_and_is_an_error(form):

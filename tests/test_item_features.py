@@ -208,6 +208,23 @@ def test_features_change_the_vectors_and_the_training():
         assert not torch.allclose(plain.module.item_embeddings(), feats.module.item_embeddings())
 
 
+def test_feature_init_scale_scales_only_the_initial_feature_embeddings():
+    features = build_item_features(_chain_items(), "genres,for_kids", _map(list(np.arange(1, 41) * 100)))
+    models = {}
+    for scale in (1.0, 0.1, 0.0):
+        torch.manual_seed(7)
+        model = SASRec(40, SASRecConfig(feature_init_scale=scale, **SMALL), features)
+        model.xavier_init()
+        models[scale] = model
+    full, tenth, zero = (models[s].state_dict() for s in (1.0, 0.1, 0.0))
+    assert torch.allclose(tenth["feature_emb.weight"], full["feature_emb.weight"] * 0.1)
+    assert not zero["feature_emb.weight"].any()
+    for key, value in full.items():  # everything else is drawn exactly as before
+        if key != "feature_emb.weight":
+            assert torch.equal(tenth[key], value), key
+    assert SASRecConfig(feature_init_scale=-1.0).errors().keys() == {"feature_init_scale"}
+
+
 def test_one_training_step_shares_the_table_and_leaves_pad_alone():
     items = _chain_items()
     seq_ids = np.arange(1, 41) * 100

@@ -47,10 +47,16 @@ class HyperparameterForm(ValidatedForm):
         self.add_stretch()
         self.widgets["loss"].currentIndexChanged.connect(self._loss_changed)  # type: ignore[attr-defined]
         self.widgets["deterministic"].toggled.connect(self._loss_changed)  # type: ignore[attr-defined]
+        self.changed.connect(self._features_changed)
         self.preset.activated.connect(lambda index: self.apply_preset(self.preset.itemData(index)))
         self.changed.connect(self._show_matching_preset)
         self._loss_changed()
+        self._features_changed()
         self._show_matching_preset()
+
+    def _features_changed(self) -> None:
+        """The feature init scale applies only with item features."""
+        self.widgets["feature_init_scale"].setEnabled(bool(self.item_features.value()))
 
     def apply_preset(self, name: str) -> None:
         """Fill the form from preset ``name`` ("" for Custom: nothing changes), keeping the run's
