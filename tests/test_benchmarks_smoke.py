@@ -82,3 +82,26 @@ def test_kion_scale_runs_every_section_on_a_tiny_cpu_run(tmp_path: Path, capsys:
     assert figures["eager_ms_step"] > 0 and figures["graph_ms_step_small"] > 0
     hr, ndcg = figures["ours_fp32_1ep"]
     assert 0.0 <= ndcg <= hr <= 1.0
+
+
+def test_parity_with_item_features_passes_them_to_ours(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parity.main([*TINY, "--ours-only", "--item-features", "genres,colour"]) == 0
+    out = capsys.readouterr().out
+    assert "deterministic=True item_features=genres;" in out  # the column the demo lacks is left out, genres kept
+
+
+def test_presets_benchmark_prints_both_configurations_and_a_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from benchmarks import presets
+
+    code = presets.main(["--data", "demo", "--demo-users", "300", "--demo-items", "60", "--seeds", "32",
+                         "--epochs", "1", "--threads", "1"])
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    (dataset,) = result["datasets"]
+    assert dataset["dataset"] == "demo" and dataset["epochs"] == 1 and dataset["preset"] == "studio"
+    assert dataset["preset_settings"]["item_features"] == "genres,content_type,age_rating"
+    assert code == (0 if dataset["passed"] else 1) and result["passed"] == dataset["passed"]
+    assert dataset["ndcg_gain"] == pytest.approx(dataset["preset_ndcg"] / dataset["notebook_ndcg"] - 1)
+    assert "studio vs notebook NDCG@10" in out
