@@ -144,7 +144,7 @@ class _OursStep:
     def batch(self, i: int) -> tuple[torch.Tensor, ...]:
         i %= self.n_batches
         rows = self.perm[i * self.batch_size : (i + 1) * self.batch_size]
-        x, y, w = self.seq.x[rows], self.seq.y[rows], self.seq.w[rows]
+        x, y, w = self.seq.batch(rows)
         positions = torch.nonzero(y.reshape(-1) != 0).squeeze(1)
         return x, y, w, positions
 
@@ -254,13 +254,13 @@ def profile_ours(prep: Prepared, params: ModelParams, seed: int, reps: int = 15)
     def head_fwd(_i: int) -> None:
         with torch.no_grad():
             logits = h_fixed @ emb().T
-            torch.nn.functional.cross_entropy(logits, y.reshape(-1)[positions])
+            torch.nn.functional.cross_entropy(logits, y.reshape(-1)[positions].long())
 
     def head_fwd_bwd(_i: int) -> None:
         model.zero_grad(set_to_none=True)
         h = h_fixed.clone().requires_grad_(True)
         logits = h @ emb().T
-        torch.nn.functional.cross_entropy(logits, y.reshape(-1)[positions]).backward()
+        torch.nn.functional.cross_entropy(logits, y.reshape(-1)[positions].long()).backward()
 
     def full(_i: int) -> None:
         loss = sequence_loss_once()
@@ -372,7 +372,7 @@ def what_if(prep: Prepared, params: ModelParams, seed: int, reps: int = 20) -> d
             xb, yb, wb, pos = base.batch(i)
             h = hidden(model, xb, pos)
             logits = h @ model.output_embeddings().T
-            loss = (F.cross_entropy(logits, yb.reshape(-1)[pos], reduction="none") * wb.reshape(-1)[pos]).sum()
+            loss = (F.cross_entropy(logits, yb.reshape(-1)[pos].long(), reduction="none") * wb.reshape(-1)[pos]).sum()
             opt.zero_grad(set_to_none=True)
             (loss / len(pos)).backward()
             opt.step()

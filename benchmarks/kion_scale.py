@@ -105,7 +105,7 @@ def fit_in_thread(train: pd.DataFrame, config: SASRecConfig, sequences: Training
 
 def head(seq: TrainingSequences, n: int) -> TrainingSequences:
     """The first ``n`` sequences."""
-    return TrainingSequences(seq.x[:n], seq.y[:n], seq.w[:n], seq.user_ids[:n], seq.item_map)
+    return seq.head(n)
 
 
 def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int = 20, top: int = 25) -> str:
@@ -121,9 +121,9 @@ def profile_static_step(seq: TrainingSequences, config: SASRecConfig, steps: int
     model.xavier_init()
     cuda_opts = {"fused": True, "capturable": True} if device.type == "cuda" else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), **cuda_opts)
-    counts = (seq.y != 0).sum(1)
+    counts = seq.target_counts()
     order = torch.randperm(seq.n_sequences)
-    stepper = StaticStep(model, optimizer, seq.x.to(device), seq.y.to(device), seq.w.to(device), config.batch_size,
+    stepper = StaticStep(model, optimizer, *seq.to(device).dense(), config.batch_size,
                          use_graph=False)
     sizes = epoch_capacities(counts, order, config.batch_size)
     stepper.start_epoch(order, sizes)

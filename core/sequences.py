@@ -1,4 +1,5 @@
-"""Id maps (external <-> internal, PAD = 0) and padded sequence tensors, as the notebook builds them."""
+"""Id maps (external <-> internal, PAD = 0) and training sequences, as the notebook builds them:
+kept compact (only the real items) and padded one batch at a time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -133,37 +134,119 @@ def _group_bounds(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class TrainingSequences:
-    """Left-padded training tensors: ``x`` inputs, ``y`` shifted targets, ``w`` target weights.
+    """The training sequences, compact: each kept session's items (oldest first) and their
+    weights, session after session, with the sessions' offsets (CSR).
 
-    ``x`` and ``y`` hold internal item ids as int32 (half the memory of int64: ~250 MB less
-    at KION size); the training step widens each batch's targets to int64 (``core.train``)."""
+    A session of ``k`` items (2 <= k <= maxlen + 1) gives the inputs ``items[o : o + k - 1]``,
+    the shifted targets ``items[o + 1 : o + k]`` and the targets' weights ``weights[o + 1 :
+    o + k]`` (``o = offsets[i]``; the weight of a session's first item is never used).
+    ``batch(rows)`` pads the rows' sessions on the left into the notebook's (b, maxlen) x, y
+    and w; ``x``, ``y`` and ``w`` are those of every session (built on each access: hundreds
+    of MB at KION size, where the compact form is ~50 MB).
 
-    x: torch.Tensor  # (n_users, maxlen) int32
-    y: torch.Tensor  # (n_users, maxlen) int32
-    w: torch.Tensor  # (n_users, maxlen) float32
+    Item ids are int32 (half the memory of int64); the training step widens each batch's
+    targets to int64 (``core.train``)."""
+
+    items: torch.Tensor  # (n_elements,) int32 (int64 when mapped onto a checkpoint's catalog): internal item ids
+    weights: torch.Tensor  # (n_elements,) float32: each item's weight
+    offsets: torch.Tensor  # (n_sequences + 1,) int64: session i is items[offsets[i] : offsets[i + 1]]
+    session_maxlen: int
     user_ids: np.ndarray  # external id of each row
     item_map: ItemIdMap
 
     @property
     def n_sequences(self) -> int:
-        return int(self.x.shape[0])
+        return int(self.offsets.shape[0]) - 1
 
+    @property
+    def target_lengths(self) -> torch.Tensor:
+        """Targets (and inputs) of each session: its items less one; (n_sequences,) int64."""
+        return self.offsets[1:] - self.offsets[:-1] - 1
 
-def _filled_zeros(shape: tuple[int, int], dtype: type) -> np.ndarray:
-    """Zeros written out front to back: the scattered writes that follow then hit memory that
-    is already mapped (``np.zeros`` maps pages lazily, one fault per scattered first touch:
-    several times slower on hundreds of megabytes)."""
-    out = np.empty(shape, dtype=dtype)
-    out.fill(0)
-    return out
+    def has_pad_items(self) -> bool:
+        """Whether any item is PAD (an item id the map could not place): such targets are skipped."""
+        return bool((self.items == PAD).any())
+
+    def target_counts(self) -> torch.Tensor:
+        """Non-PAD targets of each session, (n_sequences,) int64: what ``(y != 0).sum(1)`` gives."""
+        if not self.has_pad_items():
+            return self.target_lengths
+        real = (self.items != PAD).long()
+        real[self.offsets[:-1]] = 0  # a session's first item is no target
+        total = torch.cat((real.new_zeros(1), torch.cumsum(real, 0)))
+        return total[self.offsets[1:]] - total[self.offsets[:-1]]
+
+    def to(self, device: torch.device | str) -> "TrainingSequences":
+        """The same sequences with the tensors on ``device`` (the same object's tensors when already there)."""
+        return TrainingSequences(self.items.to(device), self.weights.to(device), self.offsets.to(device),
+                                 self.session_maxlen, self.user_ids, self.item_map)
+
+    def head(self, n: int) -> "TrainingSequences":
+        """The first ``n`` sequences (all of them when there are fewer)."""
+        n = min(max(int(n), 0), self.n_sequences)
+        end = int(self.offsets[n])
+        return TrainingSequences(self.items[:end], self.weights[:end], self.offsets[: n + 1], self.session_maxlen,
+                                 self.user_ids[:n], self.item_map)
+
+    def batch(self, rows: torch.Tensor, n_targets: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Left-padded ``x`` inputs, ``y`` shifted targets (item dtype) and ``w`` target weights
+        (float32), each (len(rows), maxlen), of the sessions ``rows`` (int64 tensor on the
+        sequences' device): exactly the rows of the dense tensors.
+
+        One vectorised index computation; ``n_targets`` (the rows' ``target_lengths`` summed,
+        known on the host) spares the device a host sync."""
+        return self.batch_and_cells(rows, n_targets)[:3]
+
+    def batch_and_cells(
+        self, rows: torch.Tensor, n_targets: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``batch(rows, n_targets)`` and the flat positions (row * maxlen + column, int64,
+        row-major) of the batch's targets: every target's cell, PAD targets included (none
+        unless ``has_pad_items``)."""
+        length = self.session_maxlen
+        device = self.offsets.device
+        b = int(rows.shape[0])
+        starts = self.offsets.index_select(0, rows)
+        lengths = self.offsets.index_select(0, rows + 1) - starts - 1
+        owner = torch.repeat_interleave(torch.arange(b, device=device), lengths, output_size=n_targets)
+        first = torch.cumsum(lengths, 0) - lengths  # each row's first element among ``owner``
+        j = torch.arange(owner.shape[0], device=device) - first.index_select(0, owner)  # input j of its row
+        dst = owner * length + (length - lengths).index_select(0, owner) + j  # right-aligned, flat
+        src = starts.index_select(0, owner) + j  # input j; its target is the next item
+        x = self.items.new_zeros(b * length).index_copy_(0, dst, self.items.index_select(0, src))
+        src += 1
+        y = self.items.new_zeros(b * length).index_copy_(0, dst, self.items.index_select(0, src))
+        w = self.weights.new_zeros(b * length).index_copy_(0, dst, self.weights.index_select(0, src))
+        return x.view(b, length), y.view(b, length), w.view(b, length), dst
+
+    def dense(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``batch`` of every session: the padded (n_sequences, maxlen) x, y and w."""
+        rows = torch.arange(self.n_sequences, device=self.offsets.device)
+        return self.batch(rows, int(self.offsets[-1]) - self.n_sequences)
+
+    @property
+    def x(self) -> torch.Tensor:
+        """Padded inputs of every session, (n_sequences, maxlen) (built on each access)."""
+        return self.dense()[0]
+
+    @property
+    def y(self) -> torch.Tensor:
+        """Padded shifted targets of every session, (n_sequences, maxlen) (built on each access)."""
+        return self.dense()[1]
+
+    @property
+    def w(self) -> torch.Tensor:
+        """Padded target weights of every session, (n_sequences, maxlen) (built on each access)."""
+        return self.dense()[2]
 
 
 def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) -> TrainingSequences:
     """Notebook preprocessing: users with < 2 interactions dropped, last maxlen+1 items kept,
-    input = s[:-1], target = s[1:], weights aligned with targets, left padding with PAD.
+    input = s[:-1], target = s[1:], weights aligned with targets (padding comes per batch,
+    ``TrainingSequences.batch``).
 
     Vectorised over all rows (a few seconds for KION's 5M on two cores): one packed sort
-    (``user_time_order``), one factorize for the item map, flat scatters into x, y and w.
+    (``user_time_order``), one factorize for the item map, one gather of the kept rows.
     """
     keys = user_keys(interactions["user_id"])
     order = user_time_order(keys, interactions["datetime"].to_numpy().view(np.int64))
@@ -173,38 +256,21 @@ def build_training_sequences(interactions: pd.DataFrame, session_maxlen: int) ->
     kept = np.minimum(lengths, session_maxlen + 1)
     first = starts + lengths - kept  # first kept row of each user
     n = len(starts)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(kept, out=offsets[1:])
     # rows of each kept session, flattened (positions in ``order``)
-    seq_of_row = np.repeat(np.arange(n), kept)
-    offset_in_seq = np.arange(int(kept.sum())) - np.repeat(np.cumsum(kept) - kept, kept)
-    source = order[first[seq_of_row] + offset_in_seq]  # row of the frame
-
-    item_map, internal = ItemIdMap.factorize(interactions["item_id"].to_numpy()[source])
-    row_weights = interactions["weight"].to_numpy(dtype=np.float32)[source]
+    source = np.arange(int(offsets[-1]), dtype=np.int64)
+    source += np.repeat(first - offsets[:-1], kept)
+    source = order[source]  # row of the frame
     users = interactions["user_id"].to_numpy()[order[starts]]
-    del order, source
-
-    # element j of a session of length k (0 <= j < k): x holds elements 0 .. k-2 and y
-    # elements 1 .. k-1, both right-aligned, so input j and target j + 1 share the flat
-    # position row * maxlen + maxlen - k + 1 + j.
-    last = np.cumsum(kept) - 1  # each session's last element
-    is_input = np.ones(len(internal), dtype=bool)
-    is_input[last] = False
-    is_target = np.ones(len(internal), dtype=bool)
-    is_target[last - kept + 1] = False
-    pos = (seq_of_row * session_maxlen + (session_maxlen + 1) - np.repeat(kept, kept) + offset_in_seq)[is_input]
-    del seq_of_row, offset_in_seq
-    inputs, targets, target_weights = internal[is_input], internal[is_target], row_weights[is_target]
-    del internal, row_weights, is_input, is_target  # the big temporaries go before x, y and w come
+    del order
+    item_map, internal = ItemIdMap.factorize(interactions["item_id"].to_numpy()[source])
+    weights = interactions["weight"].to_numpy(dtype=np.float32)[source]
+    del source
     id_dtype = np.int32 if item_map.n_items < np.iinfo(np.int32).max else np.int64
-    x = _filled_zeros((n, session_maxlen), id_dtype)
-    x.reshape(-1)[pos] = inputs
-    del inputs
-    y = _filled_zeros((n, session_maxlen), id_dtype)
-    y.reshape(-1)[pos] = targets
-    del targets
-    w = _filled_zeros((n, session_maxlen), np.float32)
-    w.reshape(-1)[pos] = target_weights
-    return TrainingSequences(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w), users, item_map)
+    items = internal.astype(id_dtype)
+    return TrainingSequences(torch.from_numpy(items), torch.from_numpy(weights), torch.from_numpy(offsets),
+                             session_maxlen, users, item_map)
 
 
 @dataclass

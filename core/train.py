@@ -383,34 +383,60 @@ class EpochPlan:
 
     rows: torch.Tensor  # this rank's sequence indices, batch after batch
     row_offsets: list[int]
-    positions: torch.Tensor  # flat (row_in_batch * L + col) target positions, batch after batch
+    #: flat (row_in_batch * L + col) target positions, batch after batch; None where they are
+    #: every target cell of each batch (compact sequences without PAD items: ``TrainingSequences.batch_and_cells``)
+    positions: torch.Tensor | None
     target_offsets: list[int]
     global_targets: list[int]
+    #: per batch, the offsets of its rows' targets PAD included (``TrainingSequences.batch``'s
+    #: ``n_targets``); None for a plan of dense targets
+    element_offsets: list[int] | None = None
 
     @property
     def n_batches(self) -> int:
         return len(self.row_offsets) - 1
 
 
-def plan_epoch(y: torch.Tensor, batch_size: int, generator: torch.Generator, rank: int = 0, world: int = 1) -> EpochPlan:
-    """Shuffle once per epoch (on the host) and precompute every batch's target positions."""
-    n, length = y.shape
+def plan_epoch(
+    y: torch.Tensor | TrainingSequences, batch_size: int, generator: torch.Generator, rank: int = 0, world: int = 1
+) -> EpochPlan:
+    """Shuffle once per epoch (on the host) and precompute every batch's target positions.
+
+    ``y``: the training sequences (compact, ``TrainingSequences``, host tensors) or their
+    dense (n, L) targets (PAD = 0); both give the same plan."""
+    compact = isinstance(y, TrainingSequences)
+    n, length = (y.n_sequences, y.session_maxlen) if compact else y.shape
     perm = torch.randperm(n, generator=generator)
     n_batches = math.ceil(n / batch_size)
     index = torch.arange(n)
     batch_of = torch.div(index, batch_size, rounding_mode="floor")
-    nonpad_all = (y != 0).index_select(0, perm)  # a bool copy, not one of y (~250 MB at KION size)
-    global_targets = torch.bincount(batch_of, weights=nonpad_all.sum(1).double(), minlength=n_batches).long().tolist()
+    counts = y.target_counts() if compact else (y != 0).sum(1)
+    global_targets = torch.bincount(batch_of, weights=counts.index_select(0, perm).double(), minlength=n_batches).long().tolist()
     mine = (index % batch_size) % world == rank
     rows, local_batch = perm[mine], batch_of[mine]
     row_counts = torch.bincount(local_batch, minlength=n_batches)
     row_offsets = torch.cat((torch.zeros(1, dtype=torch.long), torch.cumsum(row_counts, 0)))
     row_in_batch = torch.arange(len(rows)) - row_offsets[local_batch]
-    r, c = torch.nonzero(nonpad_all[mine], as_tuple=True)
-    positions = row_in_batch[r] * length + c
-    target_counts = torch.bincount(local_batch[r], minlength=n_batches)
+    target_counts = torch.bincount(local_batch, weights=counts.index_select(0, rows).double(), minlength=n_batches).long()
     target_offsets = [0] + torch.cumsum(target_counts, 0).tolist()
-    return EpochPlan(rows, row_offsets.tolist(), positions, target_offsets, global_targets)
+    if not compact:
+        r, c = torch.nonzero((y != 0).index_select(0, rows), as_tuple=True)  # a bool copy, not one of y
+        positions = row_in_batch[r] * length + c
+        return EpochPlan(rows, row_offsets.tolist(), positions, target_offsets, global_targets)
+    lengths = y.target_lengths.index_select(0, rows)
+    positions = None  # every target cell: the step takes them from the batch (no epoch-long array)
+    if y.has_pad_items():  # targets the item map could not place are skipped, as (y != 0) does
+        # row i's targets sit right-aligned in its padded row: flat positions base_i + j, j < lengths_i
+        first = torch.cumsum(lengths, 0) - lengths  # each row's first target, batch after batch
+        total = int(lengths.sum())
+        positions = torch.repeat_interleave(row_in_batch * length + length - lengths - first, lengths, output_size=total)
+        positions += torch.arange(total)
+        target = torch.repeat_interleave(y.offsets.index_select(0, rows) + 1 - first, lengths, output_size=total)
+        target += torch.arange(total)
+        positions = positions[y.items.index_select(0, target) != PAD]
+    elements = torch.bincount(local_batch, weights=lengths.double(), minlength=n_batches).long()
+    element_offsets = [0] + torch.cumsum(elements, 0).tolist()
+    return EpochPlan(rows, row_offsets.tolist(), positions, target_offsets, global_targets, element_offsets)
 
 
 class _LossModule(torch.nn.Module):
@@ -535,7 +561,7 @@ def align_catalog(seq: TrainingSequences, item_map: ItemIdMap) -> TrainingSequen
             "Continue training on the data (and with the filters) the model was trained on, or train a new model."
         )
     table = torch.from_numpy(np.concatenate(([PAD], remap)).astype(np.int64))
-    return TrainingSequences(table[seq.x], table[seq.y], seq.w, seq.user_ids, item_map)
+    return TrainingSequences(table[seq.items], seq.weights, seq.offsets, seq.session_maxlen, seq.user_ids, item_map)
 
 
 def uses_static_step(config: SASRecConfig, device: torch.device, world: int) -> bool:
@@ -597,15 +623,16 @@ def _fit(seq: TrainingSequences, run: _Run, features: ItemFeatures | None = None
     resume_state = init.training_state if init is not None else None
     if resume_state:
         _load_optimizer_state(optimizer, resume_state.get("optimizer") or {})
-    x, y, w = seq.x.to(device), seq.y.to(device), seq.w.to(device)
+    on_device = seq.to(device)  # compact: each eager batch is padded from it as it comes
     stepper: StaticStep | None = None
     if static:
+        x, y, w = on_device.dense()  # padded on the device: the graph step keeps the whole set there
         stepper = StaticStep(
             model, optimizer, x, y, w, config.batch_size,
             autocast_dtype=torch.bfloat16 if config.precision == "bf16" else None,
         )
-        target_counts = (seq.y != 0).sum(1)
-        x = y = w = None  # the stepper holds its own copies
+        target_counts = seq.target_counts()
+        x = y = w = on_device = None  # the stepper holds its own copies
     host_gen = torch.Generator().manual_seed(config.seed)
     dev_gen = torch.Generator(device=device).manual_seed(config.seed)
     if resume_state:
@@ -659,7 +686,7 @@ def _fit(seq: TrainingSequences, run: _Run, features: ItemFeatures | None = None
             step_losses = stepper.losses
             run_step: Callable[[int], None] = lambda _step: stepper.step()  # noqa: E731
         else:
-            eager = _EagerEpoch(loss_module, optimizer, x, y, w, plan_epoch(seq.y, config.batch_size, host_gen, rank, world), world, dev_gen)
+            eager = _EagerEpoch(loss_module, optimizer, on_device, plan_epoch(seq, config.batch_size, host_gen, rank, world), world, dev_gen)
             step_losses = eager.losses
             run_step = eager.step
         reported = 0
@@ -832,26 +859,27 @@ def _keep(model: SASRec, history: TrainingHistory, kept: _Snapshot, snapshot: Ca
 
 
 class _EagerEpoch:
-    """One epoch of eager steps over ``plan``'s batches (any device, loss, or world size)."""
+    """One epoch of eager steps over ``plan``'s batches (any device, loss, or world size);
+    each batch is padded from the compact ``sequences`` (on the model's device) as it comes."""
 
-    def __init__(self, loss_module: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                 w: torch.Tensor, plan: EpochPlan, world: int, generator: torch.Generator) -> None:
+    def __init__(self, loss_module: torch.nn.Module, optimizer: torch.optim.Optimizer, sequences: TrainingSequences,
+                 plan: EpochPlan, world: int, generator: torch.Generator) -> None:
         self.loss_module, self.optimizer = loss_module, optimizer
-        self.x, self.y, self.w = x, y, w
+        self.sequences = sequences
         self.plan, self.world, self.generator = plan, world, generator
-        self.rows = plan.rows.to(x.device)
-        self.positions = plan.positions.to(x.device)
-        self.losses = torch.zeros(plan.n_batches, device=x.device)
+        device = sequences.offsets.device
+        self.rows = plan.rows.to(device)
+        self.positions = plan.positions.to(device) if plan.positions is not None else None
+        self.losses = torch.zeros(plan.n_batches, device=device)
 
     def step(self, step: int) -> None:
-        ro, to = self.plan.row_offsets, self.plan.target_offsets
+        ro, to, eo = self.plan.row_offsets, self.plan.target_offsets, self.plan.element_offsets
         rows = self.rows[ro[step] : ro[step + 1]]
+        x, y, w, cells = self.sequences.batch_and_cells(rows, eo[step + 1] - eo[step] if eo is not None else None)
+        positions = cells if self.positions is None else self.positions[to[step] : to[step + 1]]
         # normalised by the whole (global) batch's targets; DDP averages over ranks, so scale back
         n_targets = self.plan.global_targets[step] / self.world
-        loss = self.loss_module(
-            self.x.index_select(0, rows), self.y.index_select(0, rows), self.w.index_select(0, rows),
-            self.positions[to[step] : to[step + 1]], n_targets, self.generator,
-        )
+        loss = self.loss_module(x, y, w, positions, n_targets, self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -71,8 +71,11 @@ def make_loss_validator(split: Split, seed: int = VALIDATION_SEED) -> LossValida
     model knows, are left out (the loss is NaN when none is left). The model must be in eval
     mode (``fit`` calls it so, under ``torch.no_grad``). Returns a float (nats per target).
     """
-    histories = UserHistories.from_interactions(split.train)
     test = split.test[["user_id", "item_id"]]
+    # only the test users' histories are read (``_HeldOut``): building them alone spares a sorted
+    # copy of every training row (~120 MB at KION size, held while the whole run trains)
+    train = split.train
+    histories = UserHistories.from_interactions(train[train["user_id"].isin(pd.unique(test["user_id"]))])
     cache: dict[str, _HeldOut] = {}
 
     def held_out(model: TrainedModel) -> _HeldOut:
