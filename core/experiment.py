@@ -284,7 +284,7 @@ def train(
         **validation,
         **({"items": experiment.items} if experiment.items is not None else {}),
     )
-    del sequences, validation  # the training tensors (~600 MB at KION size) go before the histories come
+    del sequences, validation  # the training data (compact sequences, ~50 MB at KION size) goes before the histories come
     histories = None
     if result.model is not None:
         # recommendations use every interaction, held-out ones included
