@@ -71,7 +71,7 @@ def preset_params(name: str, prep: Prepared, epochs: int, deterministic: bool) -
     config, note = fit_to_items(config, columns)
     defaults = SASRecConfig().to_dict()
     extra = {k: v for k, v in config.to_dict().items() if v != defaults[k] and k not in ModelParams.__dataclass_fields__}
-    base = {k: v for k, v in config.to_dict().items() if k in ModelParams.__dataclass_fields__ and k != "extra"}
+    base = {k: v for k, v in config.to_dict().items() if k in ModelParams.__dataclass_fields__}
     base.update(epochs=epochs, deterministic=deterministic)
     return ModelParams(**base, extra=extra), note
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from .config import SASRecConfig
 from .errors import ConfigError
+from .item_features import parse_feature_columns
 
 #: The notebook's configuration: every setting at its default.
 NOTEBOOK: dict[str, object] = {}
@@ -74,8 +75,8 @@ def fit_to_items(config: SASRecConfig, columns: Iterable[str] | None, explicit: 
     """Keep only the item-feature columns the items table has (``columns``; None: no items
     table), unless ``item_features`` was given explicitly (in ``explicit``), then nothing is
     dropped and training reports a missing column. Returns the config and a note saying what
-    was dropped ("" when nothing was)."""
-    wanted = [c.strip() for c in str(getattr(config, "item_features", "") or "").split(",") if c.strip()]
+    was dropped ("" when nothing was). Raises ``ConfigError`` for a malformed column list."""
+    wanted = parse_feature_columns(config.item_features)
     if not wanted or "item_features" in set(explicit):
         return config, ""
     have = set(columns or ())

@@ -49,6 +49,16 @@ def gui_demo_dir(tmp_path_factory: pytest.TempPathFactory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def cli_demo_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A folder with small demo CSVs written by ``python -m core demo-data`` (once per session)."""
+    from tests.cli_runner import run_cli
+
+    folder = tmp_path_factory.mktemp("cli-demo")
+    assert run_cli("demo-data", str(folder), "--users", "400", "--items", "120", "--seed", "3")[0] == 0
+    return folder
+
+
 @pytest.fixture
 def dialogs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
     """Replace QMessageBox's static dialogs so nothing blocks; records (kind, title, text)."""

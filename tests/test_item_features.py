@@ -27,6 +27,7 @@ from core.model import SASRec
 from core.recommend import Recommender
 from core.sequences import ItemIdMap, UserHistories
 from core.train import architecture_changes, fit
+from tests.cli_runner import TINY_TRAIN as TINY
 from tests.cli_runner import run_cli
 from tests.synthetic import chain_interactions
 
@@ -353,35 +354,21 @@ def test_a_sweep_trains_its_trials_with_the_items_table(tmp_path):
     assert columns == ["for_kids", "genres"]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SASREC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
-    folder = tmp_path_factory.mktemp("demo")
-    assert run_cli("demo-data", str(folder), "--users", "400", "--items", "120", "--seed", "3")[0] == 0
-    yield folder
-    mp.undo()
-
-
-TINY = ["--epochs", "1", "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "64",
-        "--min-item-freq", "5", "--device", "cpu"]
-
-
-def test_cli_trains_with_item_features_and_finds_similar_items(demo, tmp_path):
+def test_cli_trains_with_item_features_and_finds_similar_items(cli_demo_dir, tmp_path):
     model = tmp_path / "m.pt"
-    code, _, err = run_cli("train", str(demo), "--out", str(model), "--item-features", "genres,release_year", *TINY)
+    code, _, err = run_cli("train", str(cli_demo_dir), "--out", str(model), "--item-features", "genres,release_year", *TINY)
     assert code == 0, err
     loaded, _ = load_checkpoint(model)
     assert loaded.config.item_features == "genres,release_year"
     assert loaded.module.item_features.columns == ["genres", "release_year"]
     item = str(loaded.item_map.external[1])
-    code, out, err = run_cli("similar", str(model), "--data", str(demo), "--item", item, "--k", "3")
+    code, out, err = run_cli("similar", str(model), "--data", str(cli_demo_dir), "--item", item, "--k", "3")
     assert code == 0, err
     assert out.splitlines()[0] == "target_item_id,item_id,score,rank,title" and len(out.splitlines()) == 4
 
 
-def test_cli_names_the_option_and_the_columns_for_an_unknown_column(demo, tmp_path):
-    code, _, err = run_cli("train", str(demo), "--out", str(tmp_path / "m.pt"), "--item-features", "genres,colour", *TINY)
+def test_cli_names_the_option_and_the_columns_for_an_unknown_column(cli_demo_dir, tmp_path):
+    code, _, err = run_cli("train", str(cli_demo_dir), "--out", str(tmp_path / "m.pt"), "--item-features", "genres,colour", *TINY)
     assert code == 2
     assert err.startswith("error: --item-features: no column 'colour' in the items table; available: content_type,")
     assert not (tmp_path / "m.pt").exists()

@@ -9,6 +9,7 @@ from core.checkpoint import load_checkpoint
 from core.config import SASRecConfig
 from core.errors import ConfigError
 from core.presets import PRESETS, RUN_SETTINGS, describe, fit_to_items, preset_config, preset_names, preset_values
+from tests.cli_runner import TINY_TRAIN as TINY
 from tests.cli_runner import run_cli
 
 
@@ -55,23 +56,9 @@ def test_feature_columns_are_fitted_to_the_items_table():
     assert explicit.item_features == config.item_features and note == ""
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SASREC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
-    folder = tmp_path_factory.mktemp("demo")
-    assert run_cli("demo-data", str(folder), "--users", "300", "--items", "100", "--seed", "5")[0] == 0
-    yield folder
-    mp.undo()
-
-
-TINY = ["--epochs", "1", "--n-factors", "16", "--n-blocks", "1", "--session-maxlen", "8", "--batch-size", "64",
-        "--min-item-freq", "5", "--device", "cpu"]
-
-
-def test_cli_preset_studio_with_an_explicit_override(demo, tmp_path):
+def test_cli_preset_studio_with_an_explicit_override(cli_demo_dir, tmp_path):
     model = tmp_path / "m.pt"
-    code, _, err = run_cli("train", str(demo), "--out", str(model), "--preset", "studio", "--lr", "0.002", *TINY)
+    code, _, err = run_cli("train", str(cli_demo_dir), "--out", str(model), "--preset", "studio", "--lr", "0.002", *TINY)
     assert code == 0, err
     loaded, _ = load_checkpoint(model)
     studio = preset_values("studio")
@@ -96,16 +83,16 @@ def test_cli_preset_leaves_out_columns_the_data_lacks(tmp_path):
     assert load_checkpoint(model)[0].config.item_features == ""
 
 
-def test_cli_explicit_item_features_are_never_dropped(demo, tmp_path):
-    code, _, err = run_cli("train", str(demo), "--out", str(tmp_path / "m.pt"), "--preset", "studio",
+def test_cli_explicit_item_features_are_never_dropped(cli_demo_dir, tmp_path):
+    code, _, err = run_cli("train", str(cli_demo_dir), "--out", str(tmp_path / "m.pt"), "--preset", "studio",
                            "--item-features", "genres,colour", *TINY)
     assert code == 2 and err.startswith("error: --item-features: no column 'colour'")
 
 
-def test_cli_a_continued_run_refuses_a_preset(demo, tmp_path):
+def test_cli_a_continued_run_refuses_a_preset(cli_demo_dir, tmp_path):
     first = tmp_path / "a.pt"
-    assert run_cli("train", str(demo), "--out", str(first), *TINY)[0] == 0
-    code, _, err = run_cli("train", str(demo), "--resume", str(first), "--out", str(tmp_path / "b.pt"), "--preset", "studio")
+    assert run_cli("train", str(cli_demo_dir), "--out", str(first), *TINY)[0] == 0
+    code, _, err = run_cli("train", str(cli_demo_dir), "--resume", str(first), "--out", str(tmp_path / "b.pt"), "--preset", "studio")
     assert code == 2 and "--preset" in err and "continued run" in err
-    code, _, err = run_cli("train", str(demo), "--out", str(tmp_path / "c.pt"), "--preset", "fast")
+    code, _, err = run_cli("train", str(cli_demo_dir), "--out", str(tmp_path / "c.pt"), "--preset", "fast")
     assert code == 2 and "--preset" in err and "studio" in err

@@ -64,11 +64,8 @@ class HyperparameterForm(ValidatedForm):
         items table has."""
         if not name:
             return
-        values = preset_config(name).to_dict()
-        columns = self.item_features.available()
-        config, _note = fit_to_items(SASRecConfig(**values), columns or None)
-        values = {k: v for k, v in config.to_dict().items() if k not in RUN_SETTINGS}
-        self.set_config(values)
+        config, _note = fit_to_items(preset_config(name), self.item_features.available() or None)
+        self.set_config({k: v for k, v in config.to_dict().items() if k not in RUN_SETTINGS})
 
     def set_item_columns(self, items: pd.DataFrame | None) -> None:
         """Offer the loaded items table's columns as features (``core.item_features``; None:
