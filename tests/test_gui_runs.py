@@ -121,13 +121,32 @@ def test_runs_page_compares_reuses_opens_and_deletes(window, open_demo, train, q
     page.table_view.sortByColumn(page.table_model.column_of("lr"), Qt.SortOrder.AscendingOrder)
     assert [page.table_model.run_id(r) for r in range(2)] == [a.run_id, b.run_id]
     assert page.selected_ids() == [a.run_id]
+    page.plot.chart.flush()  # the curves are drawn on a worker: draw them here and now
     assert len(page.plot.loss_lines) == 1 and page.plot.metric_lines == []
 
     # two runs: two loss curves, B's validation curves, and the differing settings highlighted
     page.select_runs([a.run_id, b.run_id])
+    page.plot.chart.flush()
     assert len(page.plot.loss_lines) == 2
     assert len(page.plot.metric_lines) == 2  # B's NDCG@10 and HR@10 (A did not validate)
     assert page.plot.loss_ax.get_xlabel() == "Epoch" and page.plot.loss_ax.get_ylabel() == "Loss"
+    # the curves (drawn on a worker, no toolbar) zoom with the wheel and pan with a drag
+    plot = page.plot
+    (x0, x1), (y0, y1) = plot.loss_ax.get_xlim(), plot.loss_ax.get_ylim()
+    px, py = plot.loss_ax.transAxes.transform((0.5, 0.5))
+    plot.canvas.process_event("scroll_event", px, py, step=1)
+    (zx0, zx1), (zy0, zy1) = plot.navigation.limits[0]
+    assert zx1 - zx0 < x1 - x0 and zy1 - zy0 < y1 - y0 and plot.reset_view_button.isEnabled()
+    plot.chart.flush()
+    assert plot.loss_ax.get_xlim() == (zx0, zx1)  # a redraw keeps the zoom
+    plot.canvas.process_event("button_press_event", px, py, button=1)
+    plot.canvas.process_event("motion_notify_event", px + 40, py, button=1)
+    plot.canvas.process_event("button_release_event", px + 40, py, button=1)
+    assert plot.navigation.limits[0][0][0] < zx0  # dragged right: earlier epochs come into view
+    plot.reset_view_button.click()
+    plot.chart.flush()
+    assert not plot.navigation.zoomed and not plot.reset_view_button.isEnabled()
+    assert plot.loss_ax.get_xlim() == (x0, x1)
     compare = page.compare_model
     assert compare.differing_fields() == {"lr", "n_factors", "holdout", "validate_every", "k"}
     keys = compare.row_keys()

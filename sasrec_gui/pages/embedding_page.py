@@ -30,15 +30,12 @@ from ..services import theme
 from ..services.state import AppState
 from ..services.workers import run_or_submit
 from ..widgets.chart_export import ChartEvent, ChartView
+from ..widgets.chart_navigation import ZoomPan
 from ..widgets.common import MessageLine, page_header, placeholder_page, single_shot_timer
 
 NO_MODEL_TEXT = "Train a model or open a checkpoint to see its map of items."
 HOVER_INTERVAL_MS = 30
 HOVER_RADIUS_PX = 8
-#: One wheel notch zooms in (or out) by this factor, around the point under the mouse.
-ZOOM_STEP = 1.25
-#: A press moved further than this (logical pixels) before its release is a pan, not a click.
-DRAG_PX = 4
 
 
 class EmbeddingPage(QWidget):
@@ -62,10 +59,6 @@ class EmbeddingPage(QWidget):
         self._computing = False
         self._hover_pos: tuple[float, float] | None = None
         self._titles: dict[int, str] = {}
-        #: the shown ranges ((x0, x1), (y0, y1)) after a zoom or pan; None: every item
-        self.view_limits: tuple[tuple[float, float], tuple[float, float]] | None = None
-        self._press: tuple[float, float, object, tuple[float, float], tuple[float, float]] | None = None
-        self._panned = False
 
         header, self.subtitle = page_header(
             "Item map", "Item embeddings projected to two dimensions (PCA): items close together are similar to the model."
@@ -73,6 +66,10 @@ class EmbeddingPage(QWidget):
         self.message = MessageLine()
         self.chart = ChartView(figsize=(9.0, 6.0), threaded=True)  # drawn on a worker: see the module
         self.chart.set_renderer(self._render)
+        #: the wheel zooms, a drag pans (``view_limits``); a click opens the item under the mouse
+        self.navigation = ZoomPan(self.chart, lambda: self.chart.figure.axes[:1] if self.scatter is not None else [])
+        self.navigation.changed.connect(self._view_changed)
+        self.navigation.clicked.connect(self._on_click)
         self.hover_label = QLabel("Hover over a point to see the item; click it to open its similar items.")
         self.hover_label.setObjectName("muted")
         self.reset_view_button = QPushButton("Reset view")
@@ -88,9 +85,6 @@ class EmbeddingPage(QWidget):
         canvas = self.chart.canvas
         canvas.mpl_connect("motion_notify_event", self._on_motion)
         canvas.mpl_connect("axes_leave_event", lambda _e: self._leave())
-        canvas.mpl_connect("button_press_event", self._on_press)
-        canvas.mpl_connect("button_release_event", self._on_release)
-        canvas.mpl_connect("scroll_event", self._on_scroll)
         state.model_changed.connect(self._model_changed)
         state.data_changed.connect(self._model_changed)
         self._model_changed()
@@ -148,8 +142,7 @@ class EmbeddingPage(QWidget):
         self.index = PointIndex(frame["x"].to_numpy(), frame["y"].to_numpy())
         self._titles = {}
         self.hovered_item = None
-        self.view_limits = None
-        self.reset_view_button.setEnabled(False)
+        self.navigation.reset(draw=False)
         self.message.show_message(
             f"{len(frame):,} items. Hover for titles, click a point to open its similar items; "
             "scroll to zoom, drag to pan. Right-click the chart to save it as PNG."
@@ -167,7 +160,6 @@ class EmbeddingPage(QWidget):
         ax = figure.add_subplot()
         self.scatter = None
         scale = theme.font_scale()
-        limits = self.view_limits
         if self.frame is None or self.frame.empty:
             ax.set_axis_off()
             text = "Computing the map …" if self.state.model is not None else "No model"
@@ -178,9 +170,7 @@ class EmbeddingPage(QWidget):
         size = 22.0 if n <= 2000 else 9.0 if n <= 10_000 else 5.0
         scatter = ax.scatter(self.frame["x"].to_numpy(), self.frame["y"].to_numpy(), c=colours, s=size,
                              linewidths=0, alpha=0.85)
-        if limits is not None:
-            ax.set_xlim(*limits[0])
-            ax.set_ylim(*limits[1])
+        self.navigation.apply([ax])
         ax.set_xlabel("Principal component 1", fontsize=9 * scale)
         ax.set_ylabel("Principal component 2", fontsize=9 * scale)
         ax.set_title(f"{n:,} item embeddings (2D PCA), coloured by primary genre", fontsize=10 * scale)
@@ -246,8 +236,7 @@ class EmbeddingPage(QWidget):
         return text
 
     def _on_motion(self, event: ChartEvent) -> None:
-        if self._press is not None and event.button == 1:
-            self._pan_to(event)
+        if self.navigation.dragging:
             return
         self._hover_pos = (event.x, event.y) if event.inaxes is not None and event.inaxes is self.axes else None
         if not self._hover_timer.isActive():
@@ -275,49 +264,25 @@ class EmbeddingPage(QWidget):
         x, y = ax.transData.transform((self.frame["x"].iat[row], self.frame["y"].iat[row]))
         self.chart.canvas.set_ring(x, y, radius=7.0, color=theme.current().text)
 
-    # -- click, zoom and pan ----------------------------------------------------------------
-    def _on_press(self, event: ChartEvent) -> None:
-        ax = self.axes
-        if event.button != 1 or ax is None or event.inaxes is not ax:
-            return
-        self._press = (event.x, event.y, ax.transData.inverted(), ax.get_xlim(), ax.get_ylim())
-        self._panned = False
-
-    def _on_release(self, event: ChartEvent) -> None:
-        press, self._press = self._press, None
-        if press is None or event.button != 1 or self._panned:
-            return
-        item = self.item_at(press[0], press[1])
+    # -- click, zoom and pan (``navigation``) -----------------------------------------------
+    def _on_click(self, event: ChartEvent) -> None:
+        item = self.item_at(event.x, event.y)
         if item is not None:
             self.item_activated.emit(item)
 
-    def _pan_to(self, event: ChartEvent) -> None:
-        """Drag with the left button: move the shown ranges with the mouse (drawn on the worker)."""
-        assert self._press is not None
-        x0, y0, inverse, xlim, ylim = self._press
-        ratio = self.chart.canvas.device_pixel_ratio or 1.0
-        if not self._panned and np.hypot(event.x - x0, event.y - y0) < DRAG_PX * ratio:
-            return
-        self._panned = True
-        (ax0, ay0), (ax1, ay1) = inverse.transform([(x0, y0), (event.x, event.y)])
-        dx, dy = ax0 - ax1, ay0 - ay1
-        self.set_view(((xlim[0] + dx, xlim[1] + dx), (ylim[0] + dy, ylim[1] + dy)))
+    @property
+    def view_limits(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        """The shown ranges ((x0, x1), (y0, y1)) after a zoom or pan; None: every item."""
+        return self.navigation.limits.get(0)
 
-    def _on_scroll(self, event: ChartEvent) -> None:
-        """The wheel zooms in (up) or out around the point under the mouse."""
-        ax = self.axes
-        if ax is None or event.inaxes is not ax or event.xdata is None or not event.step:
-            return
-        factor = ZOOM_STEP ** -event.step
-        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        cx, cy = event.xdata, event.ydata
-        self.set_view(((cx - (cx - x0) * factor, cx + (x1 - cx) * factor), (cy - (cy - y0) * factor, cy + (y1 - cy) * factor)))
+    def _view_changed(self) -> None:
+        self.reset_view_button.setEnabled(self.navigation.zoomed)
+        self.hovered_item = None
+        self.chart.canvas.set_ring(None)
 
     def set_view(self, limits: tuple[tuple[float, float], tuple[float, float]] | None) -> None:
         """Show the ranges ((x0, x1), (y0, y1)) of the two components (None: every item)."""
-        self.view_limits = limits
-        self.reset_view_button.setEnabled(limits is not None)
-        self._redraw()
+        self.navigation.set_limits(0, limits)
 
     def reset_view(self) -> None:
         """Show every item again after a zoom or pan."""
