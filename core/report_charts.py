@@ -1,13 +1,18 @@
 """Qt-free matplotlib charts of runs and evaluations, drawn on a ``matplotlib.figure.Figure``
 that the caller owns: the HTML report renders them with the Agg canvas (``png_bytes``), the
 app can draw the same functions on its own canvas. Never touches pyplot or the global
-backend; styling is applied with ``matplotlib.rc_context`` only while drawing.
+backend; styling is applied with ``matplotlib.rc_context`` only while drawing (``styled``),
+under ``RC_LOCK``: matplotlib's settings are one global dictionary, so a thread that changes
+them for good (the app's theme) takes the same lock and never has its values reverted by a
+chart that was drawing on another thread.
 """
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,6 +21,18 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+#: Held while matplotlib's global settings are changed: by ``styled`` for a drawing, and by
+#: whoever changes them for good (the app's theme).
+RC_LOCK = threading.RLock()
+
+
+@contextmanager
+def styled(rc: Mapping[str, Any]) -> Iterator[None]:
+    """``matplotlib.rc_context(rc)`` under ``RC_LOCK`` (see the module), for drawing on any thread."""
+    with RC_LOCK, rc_context(rc):
+        yield
+
 
 #: SASRec's colour and the popularity baseline's, everywhere in the report.
 SASREC_COLOUR, POPULAR_COLOUR = "#2b6cb0", "#dd6b20"
@@ -90,7 +107,7 @@ def draw_training_curves(fig: Figure, runs: Sequence[tuple[str, Mapping[str, Any
     metric per epoch on the right. Several runs: their per-epoch losses overlaid on the left,
     their validation NDCG (else the first metric) overlaid on the right.
     """
-    with rc_context(STYLE):
+    with styled(STYLE):
         has_validation = any(not validation_series(h).empty for _, h in runs)
         axes = fig.subplots(1, 2 if has_validation else 1, squeeze=False)[0]
         loss_ax = axes[0]
@@ -177,7 +194,7 @@ def draw_sasrec_vs_popular(fig: Figure, table: pd.DataFrame, k: int, models: Seq
         return
     colours = [SASREC_COLOUR if m == "SASRec" else POPULAR_COLOUR if m == "Popular" else RUN_COLOURS[i % len(RUN_COLOURS)]
                for i, m in enumerate(rows)]
-    with rc_context({**STYLE, "axes.grid": False}):
+    with styled({**STYLE, "axes.grid": False}):
         n_cols = min(len(names), columns)
         n_rows = math.ceil(len(names) / n_cols)
         grid = fig.subplots(n_rows, n_cols, squeeze=False)
@@ -217,7 +234,7 @@ def value_label(metric: str, value: float) -> str:
 def draw_filter_funnel(fig: Figure, steps: pd.DataFrame) -> None:
     """Rows, users and items left after each filter step (``FilterResult.report()``), as
     horizontal bars relative to the loaded data, one panel per count."""
-    with rc_context({**STYLE, "axes.grid": False}):
+    with styled({**STYLE, "axes.grid": False}):
         axes = fig.subplots(1, 3, squeeze=False, sharey=True)[0]
         labels = steps["name"].tolist()
         y = np.arange(len(labels))[::-1]

@@ -441,7 +441,8 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
     assert all(p.styleSheet() == roots.sheet for p in window.pages.values())
     assert app.palette().color(app.palette().ColorRole.Window).name() == "#11171d"
     assert mpl.colors.same_color(mpl.rcParams["figure.facecolor"], theme.DARK.figure)
-    assert mpl.colors.same_color(loss_figure.get_facecolor(), theme.DARK.figure)  # charts already shown follow
+    window.show_page("training")  # charts are recoloured one per event-loop turn, hidden ones when shown
+    qtbot.waitUntil(lambda: mpl.colors.same_color(loss_figure.get_facecolor(), theme.DARK.figure))
     assert mpl.colors.same_color(loss_figure.axes[0].xaxis.label.get_color(), theme.DARK.text)
 
     # remembered: a new window with the same settings starts dark
@@ -465,7 +466,8 @@ def test_dark_theme_presentation_mode_and_full_screen(demo_window, make_window, 
 
     window.view_modes.set_theme("light")
     roots.flush()
-    assert all(r.styleSheet() == light for r in roots.roots) and mpl.colors.same_color(loss_figure.get_facecolor(), "white")
+    assert all(r.styleSheet() == light for r in roots.roots)
+    qtbot.waitUntil(lambda: mpl.colors.same_color(loss_figure.get_facecolor(), "white"))
     assert mpl.rcParams["font.size"] == pytest.approx(10.0)
 
 

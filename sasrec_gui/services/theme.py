@@ -11,6 +11,7 @@ theme in the settings (``view/theme``).
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 
 import matplotlib as mpl
@@ -19,6 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
+
+from core.report_charts import RC_LOCK
 
 from .styling import StyleRoots, redraw_queue
 
@@ -56,6 +59,9 @@ _RC_KEYS = (
 )
 _RC_DEFAULTS = {key: mpl.rcParams[key] for key in _RC_KEYS}
 _state = {"theme": LIGHT, "scale": 1.0, "palette": False}
+#: Figures of plain matplotlib canvases waiting to be recoloured, with the theme they are drawn in
+#: (``apply_theme`` recolours them one per event-loop turn, a hidden one when it is next shown).
+_unstyled: "weakref.WeakKeyDictionary[Figure, Theme]" = weakref.WeakKeyDictionary()
 
 
 def current() -> Theme:
@@ -161,7 +167,8 @@ def apply_theme(name: str, presentation: bool = False, roots: StyleRoots | None 
     scale = PRESENTATION_SCALE if presentation else 1.0
     old, old_scale = current(), font_scale()
     _state.update(theme=theme, scale=scale)
-    mpl.rcParams.update(_rc_values(theme, scale))
+    with RC_LOCK:  # never in the middle of a chart drawn with its own settings on a worker
+        mpl.rcParams.update(_rc_values(theme, scale))
     if app is None:
         return
     if theme is DARK:  # the palette first: setting the style sheet re-polishes every widget with it
@@ -179,16 +186,21 @@ def apply_theme(name: str, presentation: bool = False, roots: StyleRoots | None 
         return
     queue = redraw_queue()
     for canvas in _canvases():
-        if old is not theme:
-            restyle_figure(canvas.figure, old, theme)
         owner = canvas.parentWidget()
         if owner is not None and hasattr(owner, "theme_changed"):
-            owner.theme_changed()  # a ChartView re-renders itself (through the queue, when shown)
-        else:
-            queue.request(canvas, lambda c=canvas: _draw_shown(c))
+            owner.theme_changed()  # a ChartView draws itself anew (through the queue, when shown)
+            continue
+        if old is not theme:
+            _unstyled.setdefault(canvas.figure, old)  # recoloured in its turn: a toggle never waits for every chart
+        queue.request(canvas, lambda c=canvas: _restyle_and_draw(c))
 
 
-def _draw_shown(canvas: QWidget) -> None:
-    """Draw ``canvas`` now when it is on screen (``RedrawQueue`` runs this one canvas per turn)."""
+def _restyle_and_draw(canvas: QWidget) -> None:
+    """Recolour ``canvas``'s figure for the current theme if a toggle left it in another one,
+    and draw it when it is on screen (``RedrawQueue`` runs this one canvas per turn)."""
+    figure = canvas.figure
+    drawn_in = _unstyled.pop(figure, None)
+    if drawn_in is not None and drawn_in is not current():
+        restyle_figure(figure, drawn_in, current())
     if canvas.isVisible() and canvas.width() > 0 and canvas.height() > 0:
-        canvas.draw()
+        canvas.draw_idle()  # the loss plot's idle draws go to a worker when no run is live

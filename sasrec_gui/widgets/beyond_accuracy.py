@@ -1,6 +1,6 @@
 """Is it just recommending what is popular? The shown model beside the popularity baseline,
 beyond accuracy: a table and the "SASRec vs popular" chart (``core.report_charts.
-draw_sasrec_vs_popular``, the report's own chart, drawn on a Qt canvas).
+draw_sasrec_vs_popular``, the report's own chart, drawn on a worker: ``ChartView(threaded=True)``).
 
 The numbers come from ``logic.beyond.measure_beyond`` (``evaluate_split(..., beyond=True)`` on
 a hold-out split of the model's filtered data), computed in a worker when the box is first
@@ -12,14 +12,13 @@ import textwrap
 import weakref
 
 import pandas as pd
-from matplotlib import rc_context
 from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from core.experiment import Holdout
-from core.report_charts import draw_sasrec_vs_popular
+from core.report_charts import draw_sasrec_vs_popular, styled
 
 from ..logic.beyond import BeyondResult, measure_beyond
 from ..services.state import AppState
@@ -68,7 +67,7 @@ class BeyondAccuracyBox(QGroupBox):
         self.model = FrameModel(columns=BEYOND_COLUMNS)
         self.view = make_table(self.model)
         self.view.setMinimumWidth(300)
-        self.chart = ChartView(figsize=(7.0, 3.4))
+        self.chart = ChartView(figsize=(7.0, 3.4), threaded=True)  # drawn on a worker: the page never waits for it
         self.chart.set_renderer(self._render)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
@@ -178,8 +177,8 @@ class BeyondAccuracyBox(QGroupBox):
             self.measure()
 
     # -- chart ------------------------------------------------------------------------------
-    def _render(self, figure: Figure) -> None:
-        with rc_context(CARD_RC):
+    def _render(self, figure: Figure) -> None:  # the chart's worker: reads only ``result`` and ``busy``
+        with styled(CARD_RC):
             figure.set_facecolor("white")
             result = self.result
             if result is None:
