@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QApplication
 from . import APP_NAME, ORG_NAME, PAGES, __version__
 from .logic.platform_check import platform_problem
 from .logic.memory import configure_allocator
-from .logic.threads import enable_freezing
+from .logic.threads import enable_freezing, favour_interface_thread
+from .services.workers import wait_for_workers
 
 if TYPE_CHECKING:
     from .app import MainWindow
@@ -48,6 +49,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     set here: the main window puts it on its root widgets (``services.styling``), which keeps a
     theme toggle from re-polishing every widget at once."""
     configure_allocator()  # freed arrays go back to the system (logic.memory)
+    favour_interface_thread()  # the interface gets the GIL back soon from a busy worker (logic.threads)
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
@@ -158,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(qasync.run(run_app(args)) or 0)
     except asyncio.CancelledError:
         return 0
+    finally:
+        wait_for_workers()  # a chart still drawing: Qt aborts on a QThread destroyed while it runs
 
 
 if __name__ == "__main__":

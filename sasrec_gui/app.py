@@ -53,7 +53,7 @@ from .services.sweep_controller import SweepController
 from .services.training_controller import TrainingController
 from .services.training_session import TrainingSession
 from .services.view_modes import ViewModes
-from .services.workers import TaskRunner, set_thread_setup, worker_warnings
+from .services.workers import TaskRunner, set_thread_setup, wait_for_workers, worker_warnings
 from .widgets.chart_export import install_png_export
 from .widgets.common import ElidedLabel
 from .widgets.continue_dialog import ContinueDialog
@@ -711,6 +711,7 @@ class MainWindow(QMainWindow):
         self.train_page.shutdown()
         self.report_writer.wait()
         self.runner.wait_all()
+        wait_for_workers()  # the charts' own draws too: no thread may outlive the window
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_settings()

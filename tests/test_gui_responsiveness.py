@@ -119,6 +119,47 @@ def test_redraw_queue_draws_one_canvas_per_turn_and_hidden_ones_when_shown(qtbot
     assert calls == [1, 10, 2]
 
 
+def test_theme_toggles_recolour_plain_charts_in_their_turn_hidden_ones_when_shown(qtbot) -> None:  # noqa: ANN001
+    import matplotlib as mpl
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+    from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+    from sasrec_gui.services import theme
+    from sasrec_gui.services.styling import redraw_queue
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QHBoxLayout(window)
+    shown, hidden = FigureCanvasQTAgg(Figure()), FigureCanvasQTAgg(Figure())
+    for canvas in (shown, hidden):
+        canvas.figure.add_subplot().set_xlabel("x")
+        layout.addWidget(canvas)
+    hidden.hide()
+    window.show()
+
+    def dark(canvas: FigureCanvasQTAgg) -> bool:
+        return mpl.colors.same_color(canvas.figure.get_facecolor(), theme.DARK.figure)
+
+    try:
+        theme.apply_theme("dark")
+        assert not dark(shown)  # not inside the toggle: one chart per event-loop turn after it
+        qtbot.waitUntil(lambda: not redraw_queue().busy)
+        assert dark(shown) and mpl.colors.same_color(shown.figure.axes[0].xaxis.label.get_color(), theme.DARK.text)
+        assert not dark(hidden)
+        theme.apply_theme("light")
+        theme.apply_theme("dark")  # toggled twice while hidden: recoloured once, from what it was drawn in
+        hidden.show()
+        qtbot.waitUntil(lambda: dark(hidden))
+        assert mpl.colors.same_color(hidden.figure.axes[0].xaxis.label.get_color(), theme.DARK.text)
+        qtbot.waitUntil(lambda: not redraw_queue().busy)
+        assert dark(shown)
+    finally:
+        theme.apply_theme("light")
+        redraw_queue().flush()
+    assert not dark(shown) and mpl.colors.same_color(shown.figure.get_facecolor(), theme.LIGHT.figure)
+
+
 def test_theme_toggle_styles_the_window_roots_never_the_application(window, qtbot) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QApplication
 
@@ -446,6 +487,39 @@ def test_a_threaded_chart_closed_while_drawing_is_never_reached(qtbot) -> None: 
     from sasrec_gui.services.workers import _keeper
 
     qtbot.waitUntil(lambda: not _keeper().workers, timeout=10_000)
+
+
+def test_a_replaced_chart_figure_is_collected_soon_not_left_for_a_random_full_collection(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import gc
+    import weakref
+
+    from sasrec_gui.logic import threads
+    from sasrec_gui.widgets import chart_export
+    from sasrec_gui.widgets.chart_export import ChartView
+
+    chart = ChartView(figsize=(3.0, 2.0), threaded=True)
+    qtbot.addWidget(chart)
+    chart.show()
+    chart.set_renderer(lambda figure: figure.add_subplot().plot([0, 1], [1, 0]))
+    chart.flush()
+    first = weakref.ref(chart.figure)
+    before = chart_export._collection["count"]
+    gc.disable()  # only the chart's own collection may free the cycles of the replaced figure
+    try:
+        monkeypatch.setitem(threads._freezing, "enabled", False)
+        chart.invalidate()
+        chart.flush()
+        qtbot.wait(3 * chart_export.COLLECT_DELAY_MS)
+        assert first() is not None and chart_export._collection["count"] == before  # tests: never (unfrozen heap)
+        monkeypatch.setitem(threads._freezing, "enabled", True)  # the app: start-up objects frozen
+        second = weakref.ref(chart.figure)
+        chart.invalidate()
+        chart.flush()
+        assert second() is not None and chart.figure is not second()
+        qtbot.waitUntil(lambda: second() is None, timeout=5_000)
+        assert chart_export._collection["count"] == before + 1
+    finally:
+        gc.enable()
 
 
 def test_a_threaded_chart_answers_mouse_events_against_the_figure_on_screen(qtbot) -> None:  # noqa: ANN001

@@ -236,6 +236,25 @@ def test_task_runner_reports_errors_and_wait_all_asks_jobs_to_stop(qtbot) -> Non
     assert stops == [True]
 
 
+def test_wait_for_workers_waits_for_every_running_worker_whoever_started_it(qtbot) -> None:  # noqa: ANN001
+    from sasrec_gui.services.workers import wait_for_workers
+
+    started, results = threading.Event(), []
+
+    def slow() -> str:
+        started.set()
+        threading.Event().wait(0.3)
+        return "done"
+
+    runner = TaskRunner()  # e.g. a chart's own runner, which the window's shutdown does not know
+    runner.submit("draw", slow, results.append, results.append)
+    assert started.wait(10)
+    worker = runner._running["draw"][0]  # noqa: SLF001 - the thread under test
+    assert wait_for_workers() == 1
+    assert not worker.isRunning()  # no thread outlives the window (Qt aborts on a running QThread)
+    assert wait_for_workers() == 0
+
+
 # --------------------------------------------------------------------------- plots
 
 
@@ -255,6 +274,64 @@ def test_idle_draw_canvas_coalesces_and_a_draw_settles_a_queued_idle_draw(qtbot)
         canvas.draw_idle()
     qtbot.waitUntil(lambda: not canvas.idle_draw_pending, timeout=5_000)
     assert len(draws) == 2  # three requests, one draw
+
+
+def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_an_image(qtbot) -> None:  # noqa: ANN001
+    from matplotlib.ticker import FuncFormatter
+
+    canvas = IdleDrawCanvas(Figure(figsize=(3, 2)))
+    qtbot.addWidget(canvas)
+    canvas.resize(300, 200)
+    canvas.show()
+    qtbot.waitExposed(canvas)
+    ax = canvas.figure.add_subplot()
+    ax.plot([0, 1, 2], [2, 0, 1])
+    canvas.draw()
+    draws: list[object] = []
+    canvas.mpl_connect("draw_event", draws.append)
+    canvas.offload = lambda: True
+    canvas.draw_idle()
+    qtbot.waitUntil(lambda: canvas.image is not None and not canvas.idle_draw_pending, timeout=10_000)
+    assert draws == []  # nothing drawn on this thread
+    ratio = canvas.device_pixel_ratio
+    assert (canvas.image.width(), canvas.image.height()) == (round(300 * ratio), round(200 * ratio))
+    canvas.grab()  # painting shows the image (no draw here either)
+    assert draws == []
+    canvas.draw()  # a synchronous draw (e.g. planning a live run) replaces the image
+    assert len(draws) == 1 and canvas.image is None
+
+    # a figure that cannot be copied (a lambda formatter) is drawn here instead, never lost
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:.0f}"))
+    canvas.draw_idle()
+    qtbot.waitUntil(lambda: len(draws) == 2, timeout=5_000)
+    assert canvas.image is None and not canvas.idle_draw_pending
+
+
+def test_a_finished_runs_loss_plot_is_drawn_on_a_worker_a_live_one_here(qtbot) -> None:  # noqa: ANN001
+    from core.train import TrainingHistory
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 420)
+    plot.show()
+    qtbot.waitExposed(plot)
+    qtbot.waitUntil(lambda: not plot.canvas.idle_draw_pending, timeout=10_000)
+    draws: list[object] = []
+    plot.canvas.mpl_connect("draw_event", draws.append)
+    full = plot.full_draws
+    history = TrainingHistory(step_losses=[5.0 - 0.01 * i for i in range(40)], epoch_losses=[4.9, 4.7],
+                              steps_per_epoch=20, epoch_metrics=[{"NDCG@10": 0.1, "HR@10": 0.2}] * 2)
+    plot.set_history(history)
+    qtbot.waitUntil(lambda: plot.full_draws == full + 1 and plot.canvas.image is not None, timeout=10_000)
+    assert draws == []  # the finished run's draw was the worker's
+    plot.start_live(planned_steps=100, expected_loss=5.0)  # live: drawn here, then blitted
+    assert len(draws) == 1 and plot.canvas.image is None
+    plot.add_steps(StepReport(1, 1, [5.0, 4.9, 4.8], 50, 2, 1000.0, 1.0))
+    plot.redraw()
+    assert len(draws) == 1 and plot.draw_count > plot.full_draws  # a blit, no full draw
+    plot.stop_live()
+    qtbot.waitUntil(lambda: plot.canvas.image is not None, timeout=10_000)
+    assert len(draws) == 1  # the fitted view of the ended run: the worker's again
 
 
 def test_chart_file_name_comes_from_the_suptitle_or_an_axes_title() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 
 import torch
 
@@ -35,6 +36,27 @@ def use_worker_threads() -> int:
     return n
 
 
+#: How long (seconds) a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def favour_interface_thread(interval_s: float = GIL_SWITCH_INTERVAL_S) -> float:
+    """Shorten Python's GIL switch interval (``sys.setswitchinterval``) so the interface thread
+    gets the GIL back soon while a worker runs Python code (a chart drawn with matplotlib, a
+    pandas step); returns the previous interval.
+
+    Qt calls into Python many times per repaint (every table cell's ``data``, every event
+    filter, every timer), and each call must take the GIL from the busy worker: up to one
+    switch interval each. At the default 5 ms a repaint of a table beside a worker drawing a
+    chart took 100-300 ms; at 0.5 ms it stays under 100 ms (``benchmarks/ui_stalls.py``).
+    Workers lose a little throughput to the extra switches only while the interface also wants
+    the GIL; torch releases the GIL in its kernels, so training steps are unaffected.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    return previous
+
+
 _freezing = {"enabled": False}
 
 
@@ -42,6 +64,11 @@ def enable_freezing(enabled: bool = True) -> None:
     """Let ``freeze_long_lived`` work: the app's entry point does (``sasrec-gui``), tests do not
     (a test process makes and drops many windows, whose cycles must stay collectable)."""
     _freezing["enabled"] = enabled
+
+
+def freezing_enabled() -> bool:
+    """Whether ``enable_freezing`` was called (the app's entry point, the UI benchmark)."""
+    return _freezing["enabled"]
 
 
 def freeze_long_lived() -> int:

@@ -157,6 +157,17 @@ class _Keeper(QObject):
 _keepers: list[_Keeper] = []
 
 
+def wait_for_workers(timeout_ms: int = 30_000) -> int:
+    """Ask every started worker still running (any runner's, the charts' draws included) to
+    stop and wait for it, e.g. when the window closes; returns how many were still running."""
+    running = [w for w in (_keepers[0].workers if _keepers else ()) if w.isRunning()]
+    for worker in running:
+        worker.request_stop()
+    for worker in running:
+        worker.wait(timeout_ms)
+    return len(running)
+
+
 def _keeper() -> _Keeper:
     if not _keepers:
         _keepers.append(_Keeper())

@@ -27,19 +27,24 @@ protocol the metrics are measured on; these artists are animated and blitted lik
 from __future__ import annotations
 
 import math
+import pickle
+from collections.abc import Callable
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QPaintEvent
+from PySide6.QtCore import QRectF, QTimer
+from PySide6.QtGui import QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.protocol import Protocol
 from core.train import EpochReport, StepReport, TrainingHistory
 
 from ..logic.smoothing import bias_corrected_ema, ema_alpha
+from ..services.workers import TaskRunner
+from .chart_export import collect_replaced_figures_soon
 from .validation_marks import VAL_AXIS_PX, ValidationMarks
 
 MAX_DRAWN_POINTS = 4000
@@ -55,13 +60,34 @@ METRIC_SHARE, METRIC_MIN_PX, METRIC_GAP_PX = 0.3, 170, 74
 METRIC_TOP = 1.0
 
 
+def render_snapshot(snapshot: bytes, dpi: float, size_inches: tuple[float, float], ratio: float) -> QImage:
+    """Draw a pickled figure (``pickle.dumps(figure)``) with Agg at ``dpi`` and ``size_inches``
+    (the on-screen canvas's, device pixels included) and return the image (any thread)."""
+    figure = pickle.loads(snapshot)  # noqa: S301 - our own figure, pickled a moment ago
+    figure.set_dpi(dpi)
+    figure.set_size_inches(*size_inches, forward=False)
+    agg = FigureCanvasAgg(figure)
+    agg.draw()
+    rgba = np.asarray(agg.buffer_rgba())
+    image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
+    image.setDevicePixelRatio(ratio)
+    return image
+
+
 class IdleDrawCanvas(FigureCanvasQTAgg):
     """A Qt canvas whose ``draw_idle`` runs on its own zero-delay QTimer, so that a synchronous
     ``draw()`` can settle a queued idle draw (it draws everything the idle draw would have).
 
+    While ``offload()`` holds (the loss plot: whenever no run is live), an idle draw is not
+    drawn here: a snapshot of the figure (pickled, ~15 ms) is drawn on a worker (``runner``)
+    and the canvas shows that image until the next draw, so showing the page, resizing, a
+    theme or a toolbar zoom never holds the interface for a full draw (50-100 ms, several
+    times that while workers compete for the GIL). ``draw()`` always draws here, at once:
+    blitting needs the canvas's own renderer.
+
     Public API only: ``draw_idle``, ``draw`` and ``paintEvent`` are overridden. As in
-    matplotlib's canvas, a paint while an idle draw is queued draws first, so a resized
-    canvas never shows a stale image.
+    matplotlib's canvas, a paint while an idle draw is queued draws first (or starts the
+    worker's draw, showing the last image meanwhile).
     """
 
     def __init__(self, figure: Figure) -> None:
@@ -71,10 +97,19 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self._idle_timer.setInterval(0)
         self._idle_timer.timeout.connect(self._draw_now)
         self._in_draw = False
+        #: whether an idle draw may go to a worker (the owner sets it)
+        self.offload: Callable[[], bool] = lambda: False
+        #: called after a worker's draw is shown (the owner counts frames)
+        self.drawn_elsewhere: Callable[[], None] = lambda: None
+        self.runner = TaskRunner(self)  # one draw at a time, the latest waiting
+        self.image: QImage | None = None  # the worker's last draw, shown until the next draw here
+        self._generation = 0  # a newer draw supersedes a worker's draw still running
+        self._offloading = False
 
     @property
     def idle_draw_pending(self) -> bool:
-        return self._idle_timer.isActive()
+        """Whether a draw is queued or being drawn on the worker."""
+        return self._idle_timer.isActive() or self._offloading
 
     def draw_idle(self, *args: object, **kwargs: object) -> None:  # noqa: ARG002 - matplotlib's signature
         """Draw at the next event-loop turn (many requests, one draw)."""
@@ -82,8 +117,11 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
             self._idle_timer.start()
 
     def draw(self) -> None:
-        """Draw now; a queued idle draw is then no longer needed."""
+        """Draw now, here; a queued idle draw (or one on the worker) is then no longer needed."""
         self._idle_timer.stop()
+        self._generation += 1
+        self._offloading = False
+        self.image = None
         self._in_draw = True
         try:
             super().draw()
@@ -91,13 +129,49 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
             self._in_draw = False
 
     def _draw_now(self) -> None:
-        if self.width() > 0 and self.height() > 0:
+        if self.width() <= 0 or self.height() <= 0:
+            return
+        if not self.offload():
             self.draw()
+            return
+        try:
+            snapshot = pickle.dumps(self.figure)
+        except Exception:  # noqa: BLE001 - an artist that cannot be copied: draw here instead
+            self.draw()
+            return
+        self._generation += 1
+        generation = self._generation
+        dpi, size, ratio = self.figure.dpi, tuple(self.figure.get_size_inches()), float(self.device_pixel_ratio)
+        self._offloading = True
+        self.runner.submit("draw", lambda: render_snapshot(snapshot, dpi, size, ratio),
+                           lambda image: self._drawn(generation, image), lambda _exc: self._drawn(generation, None))
+
+    def _drawn(self, generation: int, image: QImage | None) -> None:
+        if generation != self._generation:
+            return
+        if image is None:  # the worker could not draw the copy: draw the figure here
+            self.draw()
+            return
+        self._offloading = False
+        self.image = image
+        self.update()
+        self.drawn_elsewhere()
+        collect_replaced_figures_soon()  # the copy
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         if self._idle_timer.isActive():
             self._draw_now()
-        super().paintEvent(event)
+        if self.image is None and not self._offloading:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        try:
+            painter.eraseRect(self.rect())
+            if self.image is not None:  # the last image, scaled while a new size is drawn
+                painter.drawImage(QRectF(self.rect()), self.image)
+            self._draw_rect_callback(painter)  # the toolbar's zoom rectangle
+        finally:
+            painter.end()
 
 
 class LossPlot(QWidget):
@@ -161,6 +235,8 @@ class LossPlot(QWidget):
         self._metrics_dirty = False  # new metrics not yet blitted
         self._live = False
         self.canvas.mpl_connect("draw_event", self._on_draw)
+        self.canvas.offload = lambda: not self._live  # full draws of a finished run go to a worker
+        self.canvas.drawn_elsewhere = self._drawn_elsewhere
         self.canvas.mpl_connect("resize_event", self._on_resize)
         self.reset()
 
@@ -472,6 +548,10 @@ class LossPlot(QWidget):
                 self._metric_background = self.canvas.copy_from_bbox(self.metric_ax.bbox)
                 for artist in self._metric_artists():
                     self.metric_ax.draw_artist(artist)
+
+    def _drawn_elsewhere(self) -> None:
+        self.draw_count += 1
+        self.full_draws += 1
 
     def _on_resize(self, _event: object) -> None:
         self._layout()
