@@ -9,7 +9,10 @@ actions a user takes: open the folder, change each filter, open a checkpoint, sh
 random user, search titles, similar items, the item map, every page, the dark theme and
 presentation mode on and off, train (until ``--train-steps`` steps were reported) and stop.
 Each action is waited for through the app's own state and signals, then until the interface
-is idle again (``--quiet-ticks`` regular probe ticks in a row); never a sleep.
+is idle again (``--quiet-ticks`` regular probe ticks in a row); never a sleep. Showing a user
+ends when the history, the top-k and the item card have painted (what the user waits for);
+"why this recommendation" and the charts that follow in the background are the next row,
+with their stalls.
 
 It prints one table (action, wall seconds, worst stall in ms: the longest gap between probe
 ticks minus the probe's interval) and, as its last line, one JSON object with at least
@@ -342,6 +345,34 @@ class StallProbe:
         return self.quiet_run >= self.quiet_ticks
 
 
+class PaintWatch:
+    """Whether each of some widgets has painted since ``arm()`` (an event filter on each)."""
+
+    def __init__(self, widgets: list) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        paint = QEvent.Type.Paint
+        watch = self
+
+        class Filter(QObject):
+            def eventFilter(self, watched, event) -> bool:  # noqa: N802, ANN001
+                if event.type() == paint:
+                    watch.painted.add(id(watched))
+                return False
+
+        self.widgets = widgets
+        self.painted: set[int] = set()
+        self._filter = Filter()
+        for widget in widgets:
+            widget.installEventFilter(self._filter)
+
+    def arm(self) -> None:
+        self.painted.clear()
+
+    def done(self) -> bool:
+        return all(id(w) in self.painted for w in self.widgets)
+
+
 # --------------------------------------------------------------------------- driving the window
 
 
@@ -403,9 +434,14 @@ class Driver:
         return self.probe.quiet_since
 
     def run(self, action: str, trigger: Callable[[], object], done: Callable[[], bool] = lambda: True,
-            note: Callable[[], str] | None = None) -> Row:
-        """Trigger ``action``, wait until ``done()`` and the interface is idle; record the row."""
-        self.settle()
+            note: Callable[[], str] | None = None, *, until_idle: bool = True, settle_first: bool = True) -> Row:
+        """Trigger ``action``, wait until ``done()`` and the interface is idle; record the row.
+
+        ``until_idle=False``: the row ends when ``done()`` holds (what the user waits for is on
+        screen), and the next row, run with ``settle_first=False``, takes the work that follows
+        in the background and its stalls."""
+        if settle_first:
+            self.settle()
         self.probe.reset_window(action)
         if self.memory is not None:
             self.memory.reset_window()
@@ -416,7 +452,7 @@ class Driver:
         start = time.perf_counter()
         trigger()
         finished = self.wait(done, what=action)
-        idle = self.settle()
+        idle = self.settle() if until_idle else finished
         if self.profiler is not None:
             self.profiler.end(action)
         row = Row(action, max(finished, idle) - start, self.probe.window_max_ms, note() if note else "", rss_mb(),
@@ -470,6 +506,7 @@ def drive(folder: Path, checkpoint: Path, args: argparse.Namespace, home: Path) 
     from sasrec_gui.app import MainWindow
     from sasrec_gui.logic.threads import enable_freezing
     from sasrec_gui.services.settings import Settings
+    from sasrec_gui.services.workers import wait_for_workers
 
     app = create_application()
     enable_freezing(not args.no_gc_freeze)  # as sasrec_gui.__main__ does
@@ -500,6 +537,7 @@ def drive(folder: Path, checkpoint: Path, args: argparse.Namespace, home: Path) 
         window.shutdown()
         window.deleteLater()
         QApplication.processEvents()
+        wait_for_workers()  # as sasrec_gui.__main__ does: no chart's draw outlives the window
         enable_freezing(False)
     if probe.stall_reports:
         print("\nStalls and the frames seen while they lasted:")
@@ -566,13 +604,18 @@ def _drive_window(window, d: Driver, folder: Path, checkpoint: Path, args, figur
     def panels_done() -> bool:  # "why this recommendation" and the charts finish in the background
         return not runner.is_busy() and not page.profile.chart.rendering and not page.why.chart.rendering
 
-    row = d.run("show a user (tables, card)", lambda: page.show_user(user), note=lambda: f"user {user}")
+    # a user is shown once the history, the top-k and the item card are painted; "why this
+    # recommendation" and the charts follow in the background (the next row, stalls included)
+    painted = PaintWatch([page.history_view.viewport(), page.recs_view.viewport(), page.card])
+    row = d.run("show a user (tables, card painted)", lambda: (painted.arm(), page.show_user(user)), painted.done,
+                note=lambda: f"user {user}", until_idle=False)
     figures["show_user_s"] = round(row.wall_s, 3)
-    row = d.run("  then why + charts (background)", lambda: None, panels_done)
+    row = d.run("  then why + charts (background)", lambda: None, panels_done, settle_first=False)
     figures["show_user_panels_s"] = round(figures["show_user_s"] + row.wall_s, 3)
-    row = d.run("random user (tables, card)", page.show_random_user)
+    row = d.run("random user (tables, card painted)", lambda: (painted.arm(), page.show_random_user()), painted.done,
+                until_idle=False)
     figures["random_user_s"] = round(row.wall_s, 3)
-    d.run("  then why + charts (background)", lambda: None, panels_done)
+    d.run("  then why + charts (background)", lambda: None, panels_done, settle_first=False)
 
     similar = window.similar_page
     window.show_page("similar")

@@ -28,8 +28,8 @@ def test_ui_stalls_drives_every_action_and_ends_with_the_json_line(tmp_path: Pat
     assert all(isinstance(figures[k], (int, float)) and figures[k] >= 0 for k in KEYS)
     table = lines[lines.index(next(line for line in lines if line.startswith("action"))):]
     actions = [line[:34].strip() for line in table[2:-1]]
-    for action in ("open folder (summary shown)", "filter: min_item_freq", "open checkpoint", "show a user (tables, card)",
-                   "random user (tables, card)", "search titles ('the')", "similar items", "item map", "page: runs", "theme: dark",
+    for action in ("open folder (summary shown)", "filter: min_item_freq", "open checkpoint", "show a user (tables, card painted)",
+                   "random user (tables, card painted)", "search titles ('the')", "similar items", "item map", "page: runs", "theme: dark",
                    "presentation: on", "train: until the first step", "stop training"):
         assert action in actions, action
     assert (tmp_path / "demo_300u_60i_s42" / "interactions.csv").is_file()  # made once, reused next time

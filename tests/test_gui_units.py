@@ -115,6 +115,29 @@ def test_catalog_search_is_case_insensitive_and_finds_ids() -> None:
     assert list(bare.search("15", among=np.array([5, 15]))["item_id"]) == [15]
 
 
+@pytest.mark.parametrize("text", [False, True])
+def test_catalog_titles_by_lookup_equal_the_left_join(text: bool) -> None:
+    from core.recommend import with_titles
+    from sasrec_gui.logic.catalog import ItemCatalog
+
+    ids = [f"i{i}" for i in (1, 2, 3, 4)] if text else [1, 2, 3, 4]
+    items = pd.DataFrame({"item_id": ids + [ids[0]], "title": ["A", "B", None, "D", "dup"],
+                          "release_year": [1999.0, None, 2001.0, 2002.0, 1.0], "genres": ["x", "y", "x, y", None, "z"]})
+    catalog = ItemCatalog(items)
+    wanted = [ids[2], ids[0], "nope" if text else 99, ids[0], ids[3]]  # repeats, an unknown id, catalog order ignored
+    frame = pd.DataFrame({"item_id": np.array(wanted, dtype=object if text else np.int64), "score": np.arange(5.0)},
+                         index=[10, 11, 12, 13, 14])
+    looked_up = catalog._looked_up(frame)  # noqa: SLF001 - the fast path against the join it replaces
+    assert looked_up is not None
+    pd.testing.assert_frame_equal(looked_up, with_titles(frame, catalog.items))
+    assert list(catalog.titled(frame)["title"]) == [f"Item {wanted[0]}", "A", f"Item {wanted[2]}", "A", "D"]
+    # where a join is needed (ids of the other kind, a frame that has a title already) it still joins
+    assert catalog._looked_up(frame.assign(title="t")) is None  # noqa: SLF001
+    other = pd.DataFrame({"item_id": np.array([1, 2]) if text else np.array(["1", "2"], dtype=object)})
+    assert catalog._looked_up(other) is None  # noqa: SLF001
+    assert len(catalog.titled(other)) == 2
+
+
 def test_data_summary() -> None:
     frame = pd.DataFrame({
         "user_id": [1, 1, 1, 2, 3, 3], "item_id": [1, 2, 3, 1, 1, 2],
@@ -197,3 +220,20 @@ def test_the_expected_first_loss_follows_the_loss_function():
     assert full == pytest.approx(2.0 * math.log(5000) * 1.05)
     assert sampled == pytest.approx(2.0 * math.log(64) * 1.05)
     assert bce < sampled < full
+
+
+def test_the_application_favours_the_interface_thread_at_the_gil(qapp) -> None:  # noqa: ANN001
+    import sys
+
+    from sasrec_gui.__main__ import create_application
+    from sasrec_gui.logic.threads import GIL_SWITCH_INTERVAL_S, favour_interface_thread
+
+    previous = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        assert create_application() is qapp
+        assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_INTERVAL_S)
+        assert favour_interface_thread(0.002) == pytest.approx(GIL_SWITCH_INTERVAL_S)
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(previous)

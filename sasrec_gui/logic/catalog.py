@@ -33,7 +33,9 @@ class ItemCatalog:
 
     def titled(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` (with an item_id column) joined with title, title_orig, release_year, genres."""
-        out = with_titles(frame, self.items if len(self.items) else None)
+        out = self._looked_up(frame)
+        if out is None:
+            out = with_titles(frame, self.items if len(self.items) else None)
         for col in TITLE_COLUMNS:
             if col not in out.columns:
                 out[col] = pd.NA
@@ -43,6 +45,26 @@ class ItemCatalog:
                 out["title"] = out["title"].astype(object)
                 out.loc[missing, "title"] = [f"Item {i}" for i in out.loc[missing, "item_id"]]
         return out
+
+    def _looked_up(self, frame: pd.DataFrame) -> pd.DataFrame | None:
+        """``with_titles``'s join as a lookup in the catalog's own id index (a top-k or a history
+        is titled while a user is shown: a merge re-deduplicated the whole items table each
+        time); None where the join is needed (no items, ids of the other kind, a title column
+        already in ``frame``)."""
+        present = [c for c in TITLE_COLUMNS if c in self.items.columns]
+        if not len(self.items) or "item_id" not in frame.columns or set(present) & set(frame.columns):
+            return None
+        ids = frame["item_id"].to_numpy()
+        if (ids.dtype == object) != self.text_ids:
+            return None
+        positions = self._by_id.index.get_indexer(ids)
+        meta = self.items[present].take(np.where(positions < 0, 0, positions)).reset_index(drop=True)
+        missing = positions < 0
+        if missing.any():  # as the left join: no metadata for an id the catalog does not know
+            for col in present:
+                meta[col] = meta[col].where(~missing)
+        out = frame.reset_index(drop=True)
+        return pd.concat([out, meta], axis=1)
 
     def describe(self, item_id: int | str) -> str:
         """'Title (year) · genres' or 'Item <id>' when the catalog does not know it."""

@@ -45,8 +45,10 @@ class ProfilePanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.user_id: int | str | None = None
-        self.history_mix = pd.Series(dtype=float)
-        self.recommended_mix = pd.Series(dtype=float)
+        #: what the genre mixes are of: (items table, history ids, recommended ids); worked out
+        #: by the chart's worker (``_mixes``), not while the user is being shown
+        self._mix_of: tuple[pd.DataFrame | None, list, list] | None = None
+        self._mixes: tuple[object, pd.Series, pd.Series] | None = None
         self._demographics: dict[str, str] | None = None
         self._n_history = 0
         self._n_recommended = 0
@@ -88,7 +90,7 @@ class ProfilePanel(QWidget):
         self.note.setText("")
         self._set_rows({})
         self._demographics = None
-        self.history_mix = self.recommended_mix = pd.Series(dtype=float)
+        self._mix_of = None
         self._n_history = self._n_recommended = 0
         self.chart.invalidate()
 
@@ -114,8 +116,7 @@ class ProfilePanel(QWidget):
         else:
             self.note.setText("")
         ids = history["item_id"].to_numpy() if len(history) else np.zeros(0, np.int64)
-        self.history_mix = genre_mix(items, ids)
-        self.recommended_mix = genre_mix(items, list(recommended_ids))
+        self._mix_of = (items, ids, list(recommended_ids))
         self._n_history, self._n_recommended = len(ids), len(recommended_ids)
         self._history_label = "History"
         self.chart.invalidate()
@@ -130,8 +131,7 @@ class ProfilePanel(QWidget):
         self._demographics = None
         self._set_rows({"Items": f"{len(items):,}"})
         self.note.setText("A session built by hand: no user, so no demographics.")
-        self.history_mix = genre_mix(table, list(items))
-        self.recommended_mix = genre_mix(table, list(recommended_ids))
+        self._mix_of = (table, list(items), list(recommended_ids))
         self._n_history, self._n_recommended = len(items), len(recommended_ids)
         self._history_label = "Session"
         self.chart.invalidate()
@@ -151,23 +151,49 @@ class ProfilePanel(QWidget):
             self.rows.addWidget(key, r, 0)
             self.rows.addWidget(value, r, 1)
 
+    # -- genre mixes ------------------------------------------------------------------------
+    def _genre_mixes(self) -> tuple[pd.Series, pd.Series]:
+        """(history, recommended) genre mixes (``core.explain.genre_mix``) of what is shown,
+        computed once, by whichever thread asks first (the chart's worker, usually)."""
+        source, cached = self._mix_of, self._mixes
+        if cached is not None and cached[0] is source:
+            return cached[1], cached[2]
+        if source is None:
+            mixes = (pd.Series(dtype=float), pd.Series(dtype=float))
+        else:
+            items, history_ids, recommended_ids = source
+            mixes = (genre_mix(items, history_ids), genre_mix(items, recommended_ids))
+        self._mixes = (source, *mixes)
+        return mixes
+
+    @property
+    def history_mix(self) -> pd.Series:
+        """Share of each genre in the shown history (or session), largest first."""
+        return self._genre_mixes()[0]
+
+    @property
+    def recommended_mix(self) -> pd.Series:
+        """Share of each genre in the shown recommendations, largest first."""
+        return self._genre_mixes()[1]
+
     # -- chart ------------------------------------------------------------------------------
-    def _render(self, figure: Figure) -> None:
+    def _render(self, figure: Figure) -> None:  # the chart's worker
         t = theme.current()
         scale = theme.font_scale()
         ax_h, ax_r = figure.subplots(1, 2, sharey=True)
         figure.suptitle("Genre mix: watched vs. recommended", fontsize=10 * scale)
-        if self.user_id is None or (self.history_mix.empty and self.recommended_mix.empty):
+        history_mix, recommended_mix = self._genre_mixes()
+        if self.user_id is None or (history_mix.empty and recommended_mix.empty):
             text = "Show a user to see their genre mix" if self.user_id is None else "The items have no genres"
             for ax in (ax_h, ax_r):
                 ax.set_axis_off()
             ax_h.text(0.5, 0.5, text, transform=ax_h.transAxes, ha="center", va="center", color="#7b8794")
             return
-        order = combined_order(self.history_mix, self.recommended_mix)
+        order = combined_order(history_mix, recommended_mix)
         y = np.arange(len(order))
         specs = (
-            (ax_h, self.history_mix, f"{self._history_label} ({self._n_history} items)", t.accent),
-            (ax_r, self.recommended_mix, f"Top {self._n_recommended} recommendations", t.secondary),
+            (ax_h, history_mix, f"{self._history_label} ({self._n_history} items)", t.accent),
+            (ax_r, recommended_mix, f"Top {self._n_recommended} recommendations", t.secondary),
         )
         top = 0.0
         for ax, mix, title, color in specs:
