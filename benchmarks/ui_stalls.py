@@ -155,32 +155,41 @@ class StackSampler:
 
     def _run(self) -> None:
         me = threading.get_ident()
-        names = {}
+        try:  # the interface thread's CPU time: busy in Qt's C++ (on CPU) or waiting for the GIL (not)
+            clock = time.pthread_getcpuclockid(self.main_id)
+        except (AttributeError, OSError):
+            clock = None
         while not self._stop.wait(self.interval_s):
             now = time.perf_counter()
+            cpu = time.clock_gettime(clock) if clock is not None else None
             frames = sys._current_frames()  # noqa: SLF001 - a profiler's tool
-            for t in threading.enumerate():
-                names[t.ident] = t.name
+            names = {t.ident: t.name for t in threading.enumerate()}  # idents are reused: fresh each time
             stacks = {}
             for ident, frame in frames.items():
                 if ident == me:
                     continue
                 summary = traceback.extract_stack(frame, limit=12)
-                stacks[names.get(ident, str(ident))] = tuple(
+                stacks[names.get(ident, f"worker {ident % 100000}")] = tuple(
                     f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in summary[-6:]
                 )
-            self.samples.append((now, stacks))
+            self.samples.append((now, stacks, cpu))
 
     def during(self, start: float, end: float, top: int = 4) -> list[str]:
         """The most frequent innermost frames per thread between ``start`` and ``end``."""
         counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
         n = 0
-        for t, stacks in list(self.samples):
+        cpus = []
+        for t, stacks, cpu in list(self.samples):
             if start <= t <= end:
                 n += 1
+                cpus.append((t, cpu))
                 for name, stack in stacks.items():
                     counts[name][" < ".join(reversed(stack[-3:]))] += 1
-        lines = [f"    {n} samples"]
+        on_cpu = ""
+        if len(cpus) >= 2 and cpus[0][1] is not None:
+            busy, span = (cpus[-1][1] - cpus[0][1]) * 1000, (cpus[-1][0] - cpus[0][0]) * 1000
+            on_cpu = f"; the interface thread was on a CPU {busy:.0f} of those {span:.0f} ms (the rest: waiting, e.g. for the GIL)"
+        lines = [f"    {n} samples{on_cpu}"]
         for name, counter in counts.items():
             for frames, count in counter.most_common(top):
                 lines.append(f"    [{name}] {count}x {frames}")
@@ -631,7 +640,7 @@ def _drive_window(window, d: Driver, folder: Path, checkpoint: Path, args, figur
 
     emb = window.embedding_page
     row = d.run("item map", lambda: window.show_page("embedding"),
-                lambda: emb.frame is not None and not emb.computing and not emb.chart.dirty)
+                lambda: emb.frame is not None and not emb.computing and not emb.chart.dirty and not emb.chart.rendering)
     figures["item_map_s"] = round(row.wall_s, 3)
 
     walls = []

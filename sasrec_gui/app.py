@@ -34,7 +34,7 @@ from core.train import FitResult, TrainedModel, fit
 
 from . import APP_NAME, PAGE_TITLES, PAGES, __version__
 from .logic.reports import REPORT_FILTER, ReportWritten, report_file_name, with_html_suffix
-from .logic.threads import freeze_long_lived, use_interface_threads, use_worker_threads
+from .logic.threads import freeze_long_lived, setup_worker_thread, use_interface_threads
 from .pages.attention_page import AttentionPage
 from .pages.compare_page import ComparePage
 from .pages.data_page import DataPage
@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         # one torch thread here (single forward passes: milliseconds, not half a second of two
         # threads fighting for the cores); background jobs set their own (logic.threads)
         use_interface_threads()
-        set_thread_setup(use_worker_threads)
+        set_thread_setup(setup_worker_thread)
         self.state = AppState(self)
         self.runner = TaskRunner(self)
         self.load_dialog: LoadDialog | None = None  # the open "Open data with options" dialog

@@ -1,6 +1,7 @@
 """Building blocks: the DataFrame table model, user-id lookup, item search, summaries, progress, loss plot."""
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -237,3 +238,27 @@ def test_the_application_favours_the_interface_thread_at_the_gil(qapp) -> None: 
         assert sys.getswitchinterval() == pytest.approx(0.002)
     finally:
         sys.setswitchinterval(previous)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_worker_threads_are_scheduled_below_the_interface_thread() -> None:
+    import os
+    import threading
+
+    from sasrec_gui.logic.threads import WORKER_NICENESS, lower_worker_priority, setup_worker_thread, worker_threads
+
+    seen: dict[str, object] = {}
+
+    def job() -> None:
+        seen["value"] = lower_worker_priority()
+        seen["now"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen["again"] = lower_worker_priority()  # idempotent: never lower and lower
+        seen["threads"] = setup_worker_thread()
+
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join(10)
+    assert seen["value"] == seen["now"] == seen["again"] == min(19, base + WORKER_NICENESS)
+    assert seen["threads"] == worker_threads()
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # this (interface) thread as it was

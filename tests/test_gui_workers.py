@@ -297,6 +297,20 @@ def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_a
     assert (canvas.image.width(), canvas.image.height()) == (round(300 * ratio), round(200 * ratio))
     canvas.grab()  # painting shows the image (no draw here either)
     assert draws == []
+    # a burst of requests (a relayout's resizes) is one worker draw; requests while the worker
+    # draws give exactly one more, of the newest state
+    elsewhere: list[int] = []
+    canvas.drawn_elsewhere = lambda: elsewhere.append(1)
+    for _ in range(5):
+        canvas.draw_idle()
+    qtbot.waitUntil(lambda: not canvas.idle_draw_pending, timeout=10_000)
+    assert len(elsewhere) == 1
+    canvas.draw_idle()
+    qtbot.waitUntil(lambda: canvas._offloading, timeout=5_000)  # noqa: SLF001 - the worker draws now
+    for _ in range(3):
+        canvas.draw_idle()
+    qtbot.waitUntil(lambda: not canvas.idle_draw_pending, timeout=10_000)
+    assert len(elsewhere) == 3 and draws == []
     canvas.draw()  # a synchronous draw (e.g. planning a live run) replaces the image
     assert len(draws) == 1 and canvas.image is None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 
 import torch
 
@@ -21,6 +22,40 @@ def use_interface_threads() -> int:
     """Make the calling (interface) thread, and threads it starts later, use one torch thread; returns 1."""
     torch.set_num_threads(1)
     return 1
+
+
+#: How far below the interface thread a worker thread is scheduled (a Linux nice value, 0-19).
+WORKER_NICENESS = 5
+
+
+def lower_worker_priority(niceness: int = WORKER_NICENESS) -> int | None:
+    """Schedule the calling (worker) thread ``niceness`` steps below the process (Linux, where a
+    thread has a nice value of its own); returns the thread's new nice value, None elsewhere
+    or when the system refuses.
+
+    On two cores a chart drawn on one worker and a measurement on another take both CPUs; the
+    interface thread, woken by a timer or a paint, then waited for a core as well as for the
+    GIL. A nicer worker gives way to it at once and loses nothing while the interface is idle.
+    Threads the worker starts (torch's OpenMP team) inherit the value.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        tid = threading.get_native_id()
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + niceness)
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except (OSError, AttributeError):
+        return None
+
+
+def setup_worker_thread() -> int:
+    """What every worker thread does first (``services.workers.set_thread_setup``): a lower
+    scheduling priority than the interface (``lower_worker_priority``) and ``worker_threads()``
+    torch threads; returns the torch thread count."""
+    lower_worker_priority()
+    return use_worker_threads()
 
 
 def worker_threads() -> int:

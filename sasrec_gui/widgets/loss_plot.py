@@ -48,6 +48,8 @@ from .chart_export import collect_replaced_figures_soon
 from .validation_marks import VAL_AXIS_PX, ValidationMarks
 
 MAX_DRAWN_POINTS = 4000
+#: An idle draw for the worker starts this long after the last request (ms).
+OFFLOAD_DELAY_MS = 40
 STEP_COLOR = "#2f6fde"
 EPOCH_COLOR = "#e8590c"
 METRIC_STYLES = {"HR": ("#2b8a3e", "o--"), "NDCG": ("#862e9c", "s-")}
@@ -86,8 +88,10 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
     blitting needs the canvas's own renderer.
 
     Public API only: ``draw_idle``, ``draw`` and ``paintEvent`` are overridden. As in
-    matplotlib's canvas, a paint while an idle draw is queued draws first (or starts the
-    worker's draw, showing the last image meanwhile).
+    matplotlib's canvas, a paint while an idle draw is queued draws first, except when the
+    draw is the worker's: the canvas then shows the last image, scaled, until the new one
+    arrives. The worker draws one snapshot at a time (``OFFLOAD_DELAY_MS`` after the last
+    request); requests meanwhile give one more draw after it, of the newest state.
     """
 
     def __init__(self, figure: Figure) -> None:
@@ -103,8 +107,9 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self.drawn_elsewhere: Callable[[], None] = lambda: None
         self.runner = TaskRunner(self)  # one draw at a time, the latest waiting
         self.image: QImage | None = None  # the worker's last draw, shown until the next draw here
-        self._generation = 0  # a newer draw supersedes a worker's draw still running
+        self._generation = 0  # a draw here supersedes a worker's draw still running
         self._offloading = False
+        self._again = False  # asked to draw while the worker drew: once more when it is done
 
     @property
     def idle_draw_pending(self) -> bool:
@@ -112,15 +117,17 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         return self._idle_timer.isActive() or self._offloading
 
     def draw_idle(self, *args: object, **kwargs: object) -> None:  # noqa: ARG002 - matplotlib's signature
-        """Draw at the next event-loop turn (many requests, one draw)."""
+        """Draw at the next event-loop turn (many requests, one draw); a draw for the worker
+        waits ``OFFLOAD_DELAY_MS`` so that a burst of requests (a relayout's resizes) is one."""
         if not self._in_draw:
+            self._idle_timer.setInterval(OFFLOAD_DELAY_MS if self.offload() else 0)
             self._idle_timer.start()
 
     def draw(self) -> None:
         """Draw now, here; a queued idle draw (or one on the worker) is then no longer needed."""
         self._idle_timer.stop()
         self._generation += 1
-        self._offloading = False
+        self._offloading = self._again = False
         self.image = None
         self._in_draw = True
         try:
@@ -133,6 +140,9 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
             return
         if not self.offload():
             self.draw()
+            return
+        if self._offloading:  # one worker draw at a time: the newest state is drawn after it
+            self._again = True
             return
         try:
             snapshot = pickle.dumps(self.figure)
@@ -157,11 +167,14 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self.update()
         self.drawn_elsewhere()
         collect_replaced_figures_soon()  # the copy
+        if self._again:
+            self._again = False
+            self._draw_now()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
-        if self._idle_timer.isActive():
+        if self._idle_timer.isActive() and not self.offload():
             self._draw_now()
-        if self.image is None and not self._offloading:
+        if self.image is None and not self._offloading and not self._idle_timer.isActive():
             super().paintEvent(event)
             return
         painter = QPainter(self)
