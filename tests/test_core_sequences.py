@@ -1,6 +1,7 @@
 """Sequences exactly as the notebook builds them (its toy table, to the element)."""
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from core.sequences import ItemIdMap, UserHistories, build_training_sequences, inference_sequences
@@ -89,3 +90,28 @@ def test_vectorised_padding_equals_the_per_user_loop():
     row = np.concatenate([np.full(len(h), i) for i, h in enumerate(histories)])
     internal = m.to_internal(np.concatenate(histories))
     assert torch.equal(padded_last_items(row, internal, 50, 5), inference_sequences(histories, m, 5))
+
+
+def test_repeat_by_lengths_equals_np_repeat_for_any_lengths() -> None:
+    from core.sequences import repeat_by_lengths
+
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        n = int(rng.integers(0, 9))
+        lengths = rng.integers(0, 4, n)  # zeros anywhere: first, last, in a row
+        values = rng.integers(-50, 50, n)
+        got = repeat_by_lengths(values, lengths)
+        assert got.dtype == values.dtype and np.array_equal(got, np.repeat(values, lengths))
+    rows = rng.random((4, 3))
+    np.testing.assert_array_equal(repeat_by_lengths(rows, [0, 2, 1, 0]), np.repeat(rows, [0, 2, 1, 0], axis=0))
+    text = np.array(["u1", "u2", "u3"], dtype=object)
+    assert list(repeat_by_lengths(text, [2, 0, 1])) == ["u1", "u1", "u3"]
+
+
+def test_repeat_by_lengths_refuses_negative_or_mismatched_lengths() -> None:
+    from core.sequences import repeat_by_lengths
+
+    with pytest.raises(ValueError, match="negative"):
+        repeat_by_lengths(np.arange(3), [1, -1, 2])
+    with pytest.raises(ValueError, match="one length per value"):
+        repeat_by_lengths(np.arange(3), [1, 2])

@@ -21,7 +21,7 @@ from core.evaluate import Split
 from core.evaluate_model import evaluate_split, make_split, metric_groups
 from core.experiment import Holdout
 from core.report_charts import BEYOND_CHART_METRICS, value_label
-from core.sequences import UserHistories
+from core.sequences import UserHistories, repeat_by_lengths
 from core.train import TrainedModel
 
 #: Test users scored at most (a seeded random sample beyond that), as ``core.report`` does.
@@ -39,7 +39,7 @@ def model_interactions(histories: UserHistories) -> pd.DataFrame:
     """The interactions behind ``histories`` (user_id, item_id, datetime, weight), users in id
     order and each user's items in time order: the model's filtered data."""
     return pd.DataFrame({
-        "user_id": np.repeat(histories.user_ids, histories.lengths),
+        "user_id": repeat_by_lengths(histories.user_ids, histories.lengths),
         "item_id": histories.item_ids,
         "datetime": histories.datetimes,
         "weight": histories.weights,
@@ -61,7 +61,7 @@ def last_out_split(histories: UserHistories) -> Split:
     in_train = np.ones(len(items), dtype=bool)
     in_train[test_rows] = False
     train = pd.DataFrame({
-        "user_id": np.repeat(histories.user_ids, lengths - has_test),
+        "user_id": repeat_by_lengths(histories.user_ids, lengths - has_test),
         "item_id": items[in_train],
         "datetime": histories.datetimes[in_train],
         "weight": histories.weights[in_train],
@@ -72,7 +72,7 @@ def last_out_split(histories: UserHistories) -> Split:
     # seen: the held-out item among the user's own training rows (a run-length "any" per user)
     wanted = np.zeros(len(histories.user_ids), dtype=codes.dtype)
     wanted[has_test] = test_codes
-    hit = (codes == np.repeat(wanted, lengths)) & in_train
+    hit = (codes == repeat_by_lengths(wanted, lengths)) & in_train
     del codes
     seen = np.logical_or.reduceat(hit, starts)[has_test] if len(starts) else np.zeros(0, dtype=bool)
     fresh = known & ~seen

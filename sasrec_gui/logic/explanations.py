@@ -22,7 +22,7 @@ from core.explain import (
 )
 from core.ids import id_like, id_value
 from core.recommend import WHAT_IF_USER, Recommender
-from core.sequences import UserHistories
+from core.sequences import UserHistories, repeat_by_lengths
 
 #: Item card rows: (items_en.csv column, label), in display order. Title and original
 #: title are the card's heading; the rest become labelled rows when present.
@@ -244,6 +244,6 @@ def _explanation(user_id: int | str, item_id: int | str, drops: pd.DataFrame, at
 def interactions_of(histories: UserHistories) -> pd.DataFrame:
     """The (user_id, item_id) pairs behind ``histories``: the model's filtered interactions."""
     return pd.DataFrame({
-        "user_id": np.repeat(histories.user_ids, histories.lengths),
+        "user_id": repeat_by_lengths(histories.user_ids, histories.lengths),
         "item_id": histories.item_ids,
     })
