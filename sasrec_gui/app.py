@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
         self.resize(QSize(1360, 860))
         self._restore_settings()
         install_png_export(self)  # "Save chart as PNG…" on every chart, also on charts made later
-        self.stack.currentChanged.connect(lambda _i: install_png_export(self))
+        self.stack.currentChanged.connect(lambda _i: install_png_export(self.stack.currentWidget()))  # charts made since
         freeze_long_lived()  # start-up objects out of the garbage collector's way (logic.threads)
         if interactive:  # a screenshot run never trains: skip the start-up import work
             self.controller.warm_up()

@@ -248,7 +248,9 @@ def test_data_charts_are_drawn_on_a_worker_from_the_summaries(qtbot) -> None:  #
 
     # on screen, a new summary is drawn by the chart's worker and the interface shows the image
     charts.show()
-    qtbot.waitUntil(lambda: not charts.chart.rendering and charts.chart.canvas.image is not None, timeout=10_000)
+    settled = lambda: (not charts.chart.rendering and not charts.chart.dirty and charts.chart.canvas.image is not None  # noqa: E731
+                       and not charts.chart._resize_timer.isActive())  # noqa: SLF001 - the first show's resize redraw too
+    qtbot.waitUntil(settled, timeout=10_000)
     count = charts.chart.render_count
     charts.show_summaries(filtered, None)
     assert charts.chart.rendering and charts.chart.render_count == count  # nothing drawn on this thread
@@ -489,7 +491,44 @@ def test_a_threaded_chart_closed_while_drawing_is_never_reached(qtbot) -> None: 
     qtbot.waitUntil(lambda: not _keeper().workers, timeout=10_000)
 
 
-def test_a_replaced_chart_figure_is_collected_soon_not_left_for_a_random_full_collection(qtbot, monkeypatch) -> None:  # noqa: ANN001
+def test_after_paint_calls_back_once_the_widgets_paint_pass_is_over_or_after_its_timeout(qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QLabel
+
+    from sasrec_gui.services.idle import AfterPaint
+
+    log: list[str] = []
+
+    class Label(QLabel):
+        def paintEvent(self, event) -> None:  # noqa: ANN001, N802
+            log.append("paint")
+            super().paintEvent(event)
+
+    label = Label("chart")
+    qtbot.addWidget(label)
+    label.show()
+    qtbot.waitExposed(label)
+    qtbot.waitUntil(lambda: "paint" in log, timeout=5_000)
+    log.clear()
+    after = AfterPaint(label, lambda: log.append("draw"))
+    after.arm()
+    after.arm()  # armed twice: one call
+    assert after.armed and log == []
+    qtbot.waitUntil(lambda: "draw" in log, timeout=5_000)
+    qtbot.wait(50)
+    assert log == ["paint", "draw"] and not after.armed  # the paint first, then the draw
+    after.arm()
+    after.cancel()
+    qtbot.wait(50)
+    assert log == ["paint", "draw", "paint"]  # cancelled: painted, no draw
+
+    hidden = QLabel("hidden")
+    qtbot.addWidget(hidden)
+    late = AfterPaint(hidden, lambda: log.append("late"), timeout_ms=30)
+    late.arm()  # never painted: called after its timeout
+    qtbot.waitUntil(lambda: "late" in log, timeout=5_000)
+
+
+def test_replaced_chart_figures_are_collected_after_a_burst_not_left_for_a_random_full_collection(qtbot, monkeypatch) -> None:  # noqa: ANN001
     import gc
     import weakref
 
@@ -509,14 +548,17 @@ def test_a_replaced_chart_figure_is_collected_soon_not_left_for_a_random_full_co
         monkeypatch.setitem(threads._freezing, "enabled", False)
         chart.invalidate()
         chart.flush()
-        qtbot.wait(3 * chart_export.COLLECT_DELAY_MS)
+        qtbot.wait(chart_export.COLLECT_QUIET_MS + 100)
         assert first() is not None and chart_export._collection["count"] == before  # tests: never (unfrozen heap)
         monkeypatch.setitem(threads._freezing, "enabled", True)  # the app: start-up objects frozen
         second = weakref.ref(chart.figure)
-        chart.invalidate()
-        chart.flush()
+        for _ in range(3):  # a burst of redraws (a theme toggle, a page switch): one collection after it
+            chart.invalidate()
+            chart.flush()
         assert second() is not None and chart.figure is not second()
         qtbot.waitUntil(lambda: second() is None, timeout=5_000)
+        assert chart_export._collection["count"] == before + 1
+        qtbot.wait(chart_export.COLLECT_QUIET_MS + 100)
         assert chart_export._collection["count"] == before + 1
     finally:
         gc.enable()

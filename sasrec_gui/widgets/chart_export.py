@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from ..logic.threads import freezing_enabled
+from ..services.idle import AfterPaint
 from ..services.styling import redraw_queue
 from ..services.workers import TaskRunner
 
@@ -37,31 +39,44 @@ SAVE_TEXT = "Save chart as PNG…"
 RESIZE_RENDER_MS = 150
 #: A threaded chart starts drawing this long after the change that asked for it (see ``ChartView._render_soon``).
 RENDER_DELAY_MS = 40
-#: Figures a chart replaced are collected this long after the last replacement (after its paint).
-COLLECT_DELAY_MS = 60
+#: Figures charts replaced are collected once no chart was replaced for this long (ms) ...
+COLLECT_QUIET_MS = 400
+#: ... or this long after the first one waiting, whichever comes first.
+COLLECT_MAX_WAIT_MS = 2000
 EXPORT_PROPERTY = "pngExport"
 DEFAULT_DPI = 150
 _last_dir: list[str] = []
-_collection = {"pending": False, "count": 0}
+_collection: dict = {"timer": None, "since": 0.0, "count": 0}
 
 
 def collect_replaced_figures_soon() -> None:
-    """Collect the figures charts replaced, soon, in one small full collection on the UI thread.
+    """Collect the figures charts replaced, in one small full collection on the UI thread once
+    the charts have been quiet for ``COLLECT_QUIET_MS`` (at most ``COLLECT_MAX_WAIT_MS`` later).
 
     A matplotlib figure is thousands of objects in reference cycles, so a replaced one lives on
     until a full (generation-2) collection. Left to Python, that collection comes at a random
     moment with every figure dropped since the last one: 80-150 ms with the GIL held, a freeze
-    whichever thread triggers it. Collected after each replacement it is one figure's worth
-    (~10-25 ms at KION size). Only where start-up objects are frozen (``logic.threads``: the
-    app, not the tests, whose unfrozen heap would make each collection slow).
+    whichever thread triggers it. Collected after the charts of a page switch or a theme toggle
+    are drawn, it is a few figures' worth (~10-25 ms at KION size) at a quiet moment. Only where
+    start-up objects are frozen (``logic.threads``: the app, not the tests, whose unfrozen heap
+    would make each collection slow).
     """
-    if freezing_enabled() and not _collection["pending"]:
-        _collection["pending"] = True
-        QTimer.singleShot(COLLECT_DELAY_MS, _collect_replaced_figures)
+    if not freezing_enabled():
+        return
+    timer = _collection["timer"]
+    if timer is None:
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(_collect_replaced_figures)
+        _collection["timer"] = timer
+    now = time.perf_counter()
+    if not timer.isActive():
+        _collection["since"] = now
+    waited_ms = (now - _collection["since"]) * 1000.0
+    timer.start(int(max(0.0, min(COLLECT_QUIET_MS, COLLECT_MAX_WAIT_MS - waited_ms))))
 
 
 def _collect_replaced_figures() -> None:
-    _collection["pending"] = False
     _collection["count"] += 1
     gc.collect()
 
@@ -394,7 +409,9 @@ class ChartView(QWidget):
         self._start_timer = QTimer(self)
         self._start_timer.setSingleShot(True)
         self._start_timer.setInterval(RENDER_DELAY_MS)
-        self._start_timer.timeout.connect(self._start_render)
+        self._start_timer.timeout.connect(lambda: self._after_paint.arm())
+        #: the render starts once the window has painted what changed with it (services.idle)
+        self._after_paint = AfterPaint(self.canvas, self._start_render)
         #: renders (threaded): one at a time, the latest waiting; owned by the chart, so a render
         #: that ends after the chart is gone reaches nothing
         self.runner = TaskRunner(self)
@@ -416,7 +433,7 @@ class ChartView(QWidget):
     @property
     def rendering(self) -> bool:
         """Whether a threaded render is waiting to start or under way."""
-        return self._rendering or self._start_timer.isActive()
+        return self._rendering or self._start_timer.isActive() or self._after_paint.armed
 
     def flush(self) -> None:
         """Render now if a change is pending or still being drawn on the worker (also called
@@ -428,6 +445,7 @@ class ChartView(QWidget):
             self._generation += 1
             self._rendering = False
             self._start_timer.stop()
+            self._after_paint.cancel()
             width, height, ratio = self._canvas_size()
             figure, image = render_image(self._renderer, width, height, ratio)
             self._show(figure, image)

@@ -43,6 +43,7 @@ from core.protocol import Protocol
 from core.train import EpochReport, StepReport, TrainingHistory
 
 from ..logic.smoothing import bias_corrected_ema, ema_alpha
+from ..services.idle import AfterPaint
 from ..services.workers import TaskRunner
 from .chart_export import collect_replaced_figures_soon
 from .validation_marks import VAL_AXIS_PX, ValidationMarks
@@ -110,11 +111,13 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self._generation = 0  # a draw here supersedes a worker's draw still running
         self._offloading = False
         self._again = False  # asked to draw while the worker drew: once more when it is done
+        #: the snapshot is taken once the window has painted (services.idle)
+        self._after_paint = AfterPaint(self, self._draw_elsewhere)
 
     @property
     def idle_draw_pending(self) -> bool:
         """Whether a draw is queued or being drawn on the worker."""
-        return self._idle_timer.isActive() or self._offloading
+        return self._idle_timer.isActive() or self._offloading or self._after_paint.armed
 
     def draw_idle(self, *args: object, **kwargs: object) -> None:  # noqa: ARG002 - matplotlib's signature
         """Draw at the next event-loop turn (many requests, one draw); a draw for the worker
@@ -128,6 +131,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self._idle_timer.stop()
         self._generation += 1
         self._offloading = self._again = False
+        self._after_paint.cancel()
         self.image = None
         self._in_draw = True
         try:
@@ -143,6 +147,16 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
             return
         if self._offloading:  # one worker draw at a time: the newest state is drawn after it
             self._again = True
+            return
+        self._after_paint.arm()
+
+    def _draw_elsewhere(self) -> None:
+        """Snapshot the figure and draw it on the worker (the window has painted)."""
+        if self._offloading:
+            self._again = True
+            return
+        if not self.offload() or self.width() <= 0 or self.height() <= 0:
+            self._draw_now()  # a live run meanwhile: drawn here (or not at all, hidden)
             return
         try:
             snapshot = pickle.dumps(self.figure)
@@ -174,7 +188,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         if self._idle_timer.isActive() and not self.offload():
             self._draw_now()
-        if self.image is None and not self._offloading and not self._idle_timer.isActive():
+        if self.image is None and not self.idle_draw_pending:
             super().paintEvent(event)
             return
         painter = QPainter(self)
