@@ -133,6 +133,7 @@ def test_theme_toggles_recolour_plain_charts_in_their_turn_hidden_ones_when_show
     layout = QHBoxLayout(window)
     shown, hidden = FigureCanvasQTAgg(Figure()), FigureCanvasQTAgg(Figure())
     for canvas in (shown, hidden):
+        theme.register_chart_canvas(canvas)  # as the app's charts do when made
         canvas.figure.add_subplot().set_xlabel("x")
         layout.addWidget(canvas)
     hidden.hide()
@@ -158,6 +159,11 @@ def test_theme_toggles_recolour_plain_charts_in_their_turn_hidden_ones_when_show
         theme.apply_theme("light")
         redraw_queue().flush()
     assert not dark(shown) and mpl.colors.same_color(shown.figure.get_facecolor(), theme.LIGHT.figure)
+    import shiboken6
+
+    assert shown in theme._canvases()  # noqa: SLF001 - registered charts, not a scan of every widget
+    shiboken6.delete(hidden)
+    assert all(shiboken6.isValid(c) for c in theme._canvases())  # noqa: SLF001 - deleted ones are dropped
 
 
 def test_theme_toggle_styles_the_window_roots_never_the_application(window, qtbot) -> None:  # noqa: ANN001

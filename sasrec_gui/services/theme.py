@@ -15,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 
 import matplotlib as mpl
+import shiboken6
 from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -148,10 +149,20 @@ def restyle_figure(figure: Figure, old: Theme, new: Theme) -> None:
             text.set_color(new_rc["text.color"])
 
 
-def _canvases() -> list[QWidget]:
-    from matplotlib.backends.backend_qt import FigureCanvasQT
+_chart_canvases: list[QWidget] = []
 
-    return [w for w in QApplication.allWidgets() if isinstance(w, FigureCanvasQT) or getattr(w, "is_chart_canvas", False)]
+
+def register_chart_canvas(canvas: QWidget) -> None:
+    """Have ``apply_theme`` restyle ``canvas`` (a matplotlib canvas, or a threaded chart's
+    image canvas) while it exists: the charts register as they are made, so a toggle never
+    scans every widget of the application for them."""
+    _chart_canvases.append(canvas)
+
+
+def _canvases() -> list[QWidget]:
+    alive = [w for w in _chart_canvases if shiboken6.isValid(w)]
+    _chart_canvases[:] = alive
+    return alive
 
 
 def apply_theme(name: str, presentation: bool = False, roots: StyleRoots | None = None) -> None:

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWid
 from ..logic.threads import freezing_enabled
 from ..services.idle import AfterPaint
 from ..services.styling import redraw_queue
+from ..services.theme import register_chart_canvas
 from ..services.workers import TaskRunner
 
 SAVE_TEXT = "Save chart as PNG…"
@@ -390,6 +391,7 @@ class ChartView(QWidget):
         self.canvas: QWidget = ImageCanvas(self) if threaded else FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumSize(160, 120)
         enable_png_export(self.canvas)  # type: ignore[arg-type]
+        register_chart_canvas(self.canvas)  # restyled by theme toggles
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

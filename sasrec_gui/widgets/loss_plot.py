@@ -44,6 +44,7 @@ from core.train import EpochReport, StepReport, TrainingHistory
 
 from ..logic.smoothing import bias_corrected_ema, ema_alpha
 from ..services.idle import AfterPaint
+from ..services.theme import register_chart_canvas
 from ..services.workers import TaskRunner
 from .chart_export import collect_replaced_figures_soon
 from .validation_marks import VAL_AXIS_PX, ValidationMarks
@@ -113,6 +114,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self._again = False  # asked to draw while the worker drew: once more when it is done
         #: the snapshot is taken once the window has painted (services.idle)
         self._after_paint = AfterPaint(self, self._draw_elsewhere)
+        register_chart_canvas(self)  # restyled by theme toggles
 
     @property
     def idle_draw_pending(self) -> bool:
