@@ -53,6 +53,22 @@ def test_frame_model_reads_cells_lazily_by_role(qtbot) -> None:  # noqa: ANN001
     assert model.rowCount() == 1
 
 
+def test_marked_frame_model_bolds_the_rows_in_both_lists(qtbot) -> None:  # noqa: ANN001
+    from sasrec_gui.widgets.frame_model import Column, MarkedFrameModel
+
+    model = MarkedFrameModel([Column("item_id", "Item"), Column("title", "Title")])
+    model.set_frame(pd.DataFrame({"item_id": [1, 2, 3], "title": ["a", "b", "c"],
+                                  "in_both": pd.array([True, False, None], dtype="boolean")}))
+
+    def bold(row: int) -> bool:
+        font = model.data(model.index(row, 1), Qt.ItemDataRole.FontRole)
+        return font is not None and font.bold()
+
+    assert [bold(r) for r in range(3)] == [True, False, False]  # a missing flag is not bold
+    model.set_frame(pd.DataFrame({"item_id": [4], "title": ["d"]}))  # no such column: nothing bold
+    assert not bold(0)
+
+
 def test_frame_model_over_a_big_frame() -> None:
     n = 2_000_000
     frame = pd.DataFrame({"user_id": np.arange(n), "weight": np.ones(n, dtype=np.float32)})

@@ -311,6 +311,13 @@ def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_a
         canvas.draw_idle()
     qtbot.waitUntil(lambda: not canvas.idle_draw_pending, timeout=10_000)
     assert len(elsewhere) == 3 and draws == []
+    canvas.hide()  # hidden: no draw on the worker (nor here) until it is shown again
+    canvas.draw_idle()
+    qtbot.wait(400)
+    assert len(elsewhere) == 3 and draws == [] and not canvas.idle_draw_pending
+    canvas.show()
+    qtbot.waitUntil(lambda: len(elsewhere) == 4, timeout=10_000)
+    assert draws == []
     canvas.draw()  # a synchronous draw (e.g. planning a live run) replaces the image
     assert len(draws) == 1 and canvas.image is None
 

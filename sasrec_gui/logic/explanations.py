@@ -161,10 +161,10 @@ def user_demographics(users: pd.DataFrame | None, user_id: int | str) -> dict[st
     key = id_like(user_id, users["user_id"])
     if key is None:
         return {}
-    rows = users[users["user_id"].to_numpy() == key]
-    if rows.empty:
+    hits = np.flatnonzero(users["user_id"].to_numpy() == key)  # one row taken, not the table filtered
+    if not len(hits):
         return {}
-    row = rows.iloc[0]
+    row = users.iloc[int(hits[0])]
     out: dict[str, str] = {}
     for column, label in USER_FIELDS:
         if column in users.columns:

@@ -36,7 +36,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolb
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PySide6.QtCore import QRectF, QTimer
-from PySide6.QtGui import QImage, QPainter, QPaintEvent
+from PySide6.QtGui import QImage, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.protocol import Protocol
@@ -112,6 +112,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self._generation = 0  # a draw here supersedes a worker's draw still running
         self._offloading = False
         self._again = False  # asked to draw while the worker drew: once more when it is done
+        self._owed = False  # a worker draw skipped while hidden: done when shown
         #: the snapshot is taken once the window has painted (services.idle)
         self._after_paint = AfterPaint(self, self._draw_elsewhere)
         register_chart_canvas(self)  # restyled by theme toggles
@@ -132,7 +133,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         """Draw now, here; a queued idle draw (or one on the worker) is then no longer needed."""
         self._idle_timer.stop()
         self._generation += 1
-        self._offloading = self._again = False
+        self._offloading = self._again = self._owed = False
         self._after_paint.cancel()
         self.image = None
         self._in_draw = True
@@ -160,6 +161,9 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         if not self.offload() or self.width() <= 0 or self.height() <= 0:
             self._draw_now()  # a live run meanwhile: drawn here (or not at all, hidden)
             return
+        if not self.isVisible():  # drawn when next shown, at the size it then has
+            self._owed = True
+            return
         try:
             snapshot = pickle.dumps(self.figure)
         except Exception:  # noqa: BLE001 - an artist that cannot be copied: draw here instead
@@ -186,6 +190,12 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         if self._again:
             self._again = False
             self._draw_now()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._owed:
+            self._owed = False
+            self.draw_idle()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         if self._idle_timer.isActive() and not self.offload():
