@@ -570,6 +570,28 @@ def test_replaced_chart_figures_are_collected_after_a_burst_not_left_for_a_rando
         gc.enable()
 
 
+def test_a_threaded_chart_draws_again_after_a_resize_only_at_a_new_size(qtbot) -> None:  # noqa: ANN001
+    from sasrec_gui.widgets.chart_export import RESIZE_RENDER_MS, ChartView
+
+    chart = ChartView(figsize=(3.0, 2.0), threaded=True)
+    qtbot.addWidget(chart)
+    chart.resize(400, 300)
+    chart.set_renderer(lambda figure: figure.add_subplot().plot([0, 1], [1, 0]))
+    chart.show()
+    qtbot.waitExposed(chart)
+    settled = lambda: not chart.rendering and not chart.dirty and not chart._resize_timer.isActive()  # noqa: E731, SLF001
+    qtbot.waitUntil(settled, timeout=10_000)
+    count = chart.render_count
+    chart.resize(400, 260)  # a layout shrinks it and gives the room back before resizing settles
+    chart.resize(400, 300)
+    qtbot.wait(RESIZE_RENDER_MS + 100)
+    qtbot.waitUntil(settled, timeout=10_000)
+    assert chart.render_count == count  # the image on screen is already of this size
+    chart.resize(500, 300)
+    qtbot.waitUntil(lambda: chart.render_count == count + 1 and settled(), timeout=10_000)
+    assert chart.canvas.image.width() == round(chart.canvas.width() * chart.canvas.devicePixelRatioF())
+
+
 def test_a_threaded_chart_answers_mouse_events_against_the_figure_on_screen(qtbot) -> None:  # noqa: ANN001
     from PySide6.QtCore import QPoint, Qt
 

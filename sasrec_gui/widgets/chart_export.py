@@ -407,7 +407,8 @@ class ChartView(QWidget):
         self._resize_timer = QTimer(self)
         self._resize_timer.setSingleShot(True)
         self._resize_timer.setInterval(RESIZE_RENDER_MS)
-        self._resize_timer.timeout.connect(self.invalidate)
+        self._resize_timer.timeout.connect(self._resized)
+        self._render_size: tuple[int, int, float] | None = None  # of the last render started
         self._start_timer = QTimer(self)
         self._start_timer.setSingleShot(True)
         self._start_timer.setInterval(RENDER_DELAY_MS)
@@ -448,7 +449,7 @@ class ChartView(QWidget):
             self._rendering = False
             self._start_timer.stop()
             self._after_paint.cancel()
-            width, height, ratio = self._canvas_size()
+            width, height, ratio = self._render_size = self._canvas_size()
             figure, image = render_image(self._renderer, width, height, ratio)
             self._show(figure, image)
             return
@@ -476,7 +477,7 @@ class ChartView(QWidget):
         self._dirty = False
         self._generation += 1
         generation, renderer = self._generation, self._renderer
-        width, height, ratio = self._canvas_size()
+        width, height, ratio = self._render_size = self._canvas_size()
         self._rendering = True
         if self.canvas.image is None:  # type: ignore[attr-defined]
             self.canvas.set_image(None, "Drawing …")  # type: ignore[attr-defined]
@@ -514,6 +515,12 @@ class ChartView(QWidget):
         """The image canvas changed size: draw again at the new size once resizing settles."""
         if self._renderer is not None:
             self._resize_timer.start()
+
+    def _resized(self) -> None:
+        """Resizing settled: draw again unless the canvas is back at the size last drawn (a
+        layout that shrank and regrew it while a table filled)."""
+        if self._canvas_size() != self._render_size:
+            self.invalidate()
 
     def theme_changed(self) -> None:
         """Re-render for the new theme: soon when on screen (one chart per event-loop turn), else when shown."""
