@@ -71,9 +71,23 @@ STYLE: dict[str, Any] = {
 }
 
 
+def with_own_draw_lock(fig: Figure) -> Figure:
+    """Give ``fig`` a draw lock of its own and return it.
+
+    ``Figure.draw`` holds ``Figure._render_lock``, which matplotlib 3.11 makes a class attribute:
+    one lock for every figure of the process. A chart drawn on a worker (100-250 ms at KION
+    size) then held up every draw elsewhere, the interface thread's too (the loss plot waited
+    for it when a run started). A figure that only one thread builds and draws needs no lock
+    shared with others: its fonts are per thread already (``font_manager.get_font`` keys them
+    by thread), and nothing else of it is shared."""
+    fig._render_lock = threading.RLock()  # noqa: SLF001 - shadows the class-wide lock for this figure only
+    return fig
+
+
 def new_figure(width: float, height: float) -> Figure:
-    """A ``Figure`` of ``width`` x ``height`` inches with an Agg canvas attached (no pyplot)."""
-    fig = Figure(figsize=(width, height), layout="constrained")
+    """A ``Figure`` of ``width`` x ``height`` inches with an Agg canvas attached (no pyplot),
+    drawable on any thread (``with_own_draw_lock``)."""
+    fig = with_own_draw_lock(Figure(figsize=(width, height), layout="constrained"))
     FigureCanvasAgg(fig)
     return fig
 

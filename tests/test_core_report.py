@@ -171,3 +171,35 @@ def test_a_replaced_checkpoint_is_not_reported_as_the_runs_model(tmp_path):
     assert _not_this_runs_model(RunRecord(**{**record.__dict__, "data_fingerprint": "bbb"}), model) == "trained on other data"
     other = RunRecord(**{**record.__dict__, "config": SASRecConfig(n_factors=32).to_dict()})
     assert "n_factors" in _not_this_runs_model(other, model)
+
+
+def test_a_figure_with_its_own_draw_lock_draws_while_another_thread_holds_matplotlibs_shared_one() -> None:
+    import threading
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from core.report_charts import new_figure, with_own_draw_lock
+
+    fig = with_own_draw_lock(Figure(figsize=(2, 2)))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    assert fig._render_lock is not Figure._render_lock  # noqa: SLF001 - the lock under test
+    assert new_figure(2, 2)._render_lock is not Figure._render_lock  # noqa: SLF001 - the report's figures too
+    held, release, drawn = threading.Event(), threading.Event(), threading.Event()
+
+    def hold_shared_lock() -> None:  # e.g. a chart without its own lock being drawn elsewhere
+        with Figure._render_lock:  # noqa: SLF001
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_shared_lock)
+    holder.start()
+    assert held.wait(10)
+    try:
+        drawer = threading.Thread(target=lambda: (FigureCanvasAgg(fig).draw(), drawn.set()))
+        drawer.start()
+        assert drawn.wait(10)  # not held up by the other draw
+        drawer.join(10)
+    finally:
+        release.set()
+        holder.join(10)

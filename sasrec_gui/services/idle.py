@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 #: The longest a callback waits for its widget's paint (ms).
 PAINT_TIMEOUT_MS = 250
 #: After a paint, how long the widget must stay unpainted before the callback runs (ms).
-QUIET_MS = 60
+QUIET_MS = 120
 
 
 class AfterPaint(QObject):

@@ -29,6 +29,8 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QStandardPaths, Qt, 
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
+from core.report_charts import with_own_draw_lock
+
 from ..logic.threads import freezing_enabled
 from ..services.idle import AfterPaint
 from ..services.styling import redraw_queue
@@ -359,7 +361,7 @@ def render_image(renderer: Callable[[Figure], None] | None, width: int, height: 
     """A new constrained-layout figure of ``width`` x ``height`` logical pixels (``ratio``
     device pixels each) drawn by ``renderer`` with Agg, and its image (any thread)."""
     dpi = 100.0 * ratio
-    figure = Figure(figsize=(max(width, 1) / 100.0, max(height, 1) / 100.0), dpi=dpi, layout="constrained")
+    figure = with_own_draw_lock(Figure(figsize=(max(width, 1) / 100.0, max(height, 1) / 100.0), dpi=dpi, layout="constrained"))
     if renderer is not None:
         renderer(figure)
     agg = FigureCanvasAgg(figure)

@@ -40,6 +40,7 @@ from PySide6.QtGui import QImage, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from core.protocol import Protocol
+from core.report_charts import with_own_draw_lock
 from core.train import EpochReport, StepReport, TrainingHistory
 
 from ..logic.smoothing import bias_corrected_ema, ema_alpha
@@ -67,7 +68,7 @@ METRIC_TOP = 1.0
 def render_snapshot(snapshot: bytes, dpi: float, size_inches: tuple[float, float], ratio: float) -> QImage:
     """Draw a pickled figure (``pickle.dumps(figure)``) with Agg at ``dpi`` and ``size_inches``
     (the on-screen canvas's, device pixels included) and return the image (any thread)."""
-    figure = pickle.loads(snapshot)  # noqa: S301 - our own figure, pickled a moment ago
+    figure = with_own_draw_lock(pickle.loads(snapshot))  # noqa: S301 - our own figure, pickled a moment ago
     figure.set_dpi(dpi)
     figure.set_size_inches(*size_inches, forward=False)
     agg = FigureCanvasAgg(figure)
