@@ -364,12 +364,18 @@ def render_image(renderer: Callable[[Figure], None] | None, width: int, height: 
     figure = with_own_draw_lock(Figure(figsize=(max(width, 1) / 100.0, max(height, 1) / 100.0), dpi=dpi, layout="constrained"))
     if renderer is not None:
         renderer(figure)
+    return figure, agg_image(figure, ratio)
+
+
+def agg_image(figure: Figure, ratio: float) -> QImage:
+    """``figure`` drawn with Agg at its own size and dpi, as an image of ``ratio`` device
+    pixels per logical pixel (any thread)."""
     agg = FigureCanvasAgg(figure)
     agg.draw()
     rgba = np.asarray(agg.buffer_rgba())
     image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
     image.setDevicePixelRatio(ratio)
-    return figure, image
+    return image
 
 
 class ChartView(QWidget):

@@ -31,7 +31,6 @@ import pickle
 from collections.abc import Callable
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg, NavigationToolbar2QT
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -47,7 +46,7 @@ from ..logic.smoothing import bias_corrected_ema, ema_alpha
 from ..services.idle import AfterPaint
 from ..services.theme import register_chart_canvas
 from ..services.workers import TaskRunner
-from .chart_export import collect_replaced_figures_soon
+from .chart_export import agg_image, collect_replaced_figures_soon
 from .validation_marks import VAL_AXIS_PX, ValidationMarks
 
 MAX_DRAWN_POINTS = 4000
@@ -71,12 +70,7 @@ def render_snapshot(snapshot: bytes, dpi: float, size_inches: tuple[float, float
     figure = with_own_draw_lock(pickle.loads(snapshot))  # noqa: S301 - our own figure, pickled a moment ago
     figure.set_dpi(dpi)
     figure.set_size_inches(*size_inches, forward=False)
-    agg = FigureCanvasAgg(figure)
-    agg.draw()
-    rgba = np.asarray(agg.buffer_rgba())
-    image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
-    image.setDevicePixelRatio(ratio)
-    return image
+    return agg_image(figure, ratio)
 
 
 class IdleDrawCanvas(FigureCanvasQTAgg):
