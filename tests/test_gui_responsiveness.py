@@ -166,6 +166,31 @@ def test_theme_toggles_recolour_plain_charts_in_their_turn_hidden_ones_when_show
     assert all(shiboken6.isValid(c) for c in theme._canvases())  # noqa: SLF001 - deleted ones are dropped
 
 
+def test_restyle_figure_recolours_ticks_and_grids_made_later_without_making_ticks_now() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import same_color
+    from matplotlib.figure import Figure
+
+    from sasrec_gui.services import theme
+
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    gridded, plain = figure.subplots(1, 2)
+    for ax in (gridded, plain):
+        ax.plot(range(100))
+    gridded.grid(True)
+    made = len(gridded.xaxis.majorTicks)
+    theme.restyle_figure(figure, theme.LIGHT, theme.DARK)
+    assert len(gridded.xaxis.majorTicks) == made  # the locator's ticks are made at the next draw, not here
+    gridded.set_xlim(0, 5000)  # new ticks after the toggle
+    figure.canvas.draw()
+    lines = [*gridded.xaxis.get_gridlines(), *gridded.yaxis.get_gridlines()]
+    assert len(lines) > made and all(same_color(line.get_color(), theme.DARK.grid) for line in lines)
+    assert all(line.get_visible() for line in gridded.xaxis.get_gridlines())
+    assert not any(line.get_visible() for line in plain.xaxis.get_gridlines())  # no grid where there was none
+    assert all(same_color(label.get_color(), theme.DARK.text) for label in gridded.get_xticklabels())
+
+
 def test_theme_toggle_styles_the_window_roots_never_the_application(window, qtbot) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QApplication
 
