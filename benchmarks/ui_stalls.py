@@ -139,9 +139,12 @@ class StackSampler:
     """Samples every thread's Python stack every ``interval_s`` (a daemon thread) so that a stall
     can be explained afterwards: which frames were on top while it lasted."""
 
-    def __init__(self, interval_s: float = 0.005, keep_s: float = 30.0) -> None:
+    def __init__(self, interval_s: float = 0.005, keep_s: float = 30.0, task_every: int = 4) -> None:
         self.interval_s = interval_s
         self.samples: collections.deque = collections.deque(maxlen=int(keep_s / interval_s))
+        self.task_every = task_every  # read every thread's CPU time every this many samples
+        self.task_samples: collections.deque = collections.deque(maxlen=int(keep_s / interval_s / task_every) + 1)
+        self.thread_names: dict[int, str] = {}  # native thread id -> Python name, or the system's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stack-sampler", daemon=True)
         self.main_id = threading.main_thread().ident
@@ -159,9 +162,21 @@ class StackSampler:
             clock = time.pthread_getcpuclockid(self.main_id)
         except (AttributeError, OSError):
             clock = None
+        tick = 0
         while not self._stop.wait(self.interval_s):
             now = time.perf_counter()
             cpu = time.clock_gettime(clock) if clock is not None else None
+            tick += 1
+            if tick % self.task_every == 0:  # every thread's CPU time, native ones too (Linux)
+                cpu_ns = task_cpu_ns()
+                for t in threading.enumerate():
+                    if t.native_id is not None:
+                        self.thread_names[t.native_id] = t.name
+                for tid in cpu_ns:
+                    if tid not in self.thread_names:
+                        self.thread_names[tid] = task_name(tid)
+                cpu_ns[0] = time.process_time_ns()  # 0: the whole process, threads that ended since included
+                self.task_samples.append((now, cpu_ns))
             frames = sys._current_frames()  # noqa: SLF001 - a profiler's tool
             names = {t.ident: t.name for t in threading.enumerate()}  # idents are reused: fresh each time
             stacks = {}
@@ -190,10 +205,52 @@ class StackSampler:
             busy, span = (cpus[-1][1] - cpus[0][1]) * 1000, (cpus[-1][0] - cpus[0][0]) * 1000
             on_cpu = f"; the interface thread was on a CPU {busy:.0f} of those {span:.0f} ms (the rest: waiting, e.g. for the GIL)"
         lines = [f"    {n} samples{on_cpu}"]
+        lines.extend(self.cpu_by_thread(start, end))
         for name, counter in counts.items():
             for frames, count in counter.most_common(top):
                 lines.append(f"    [{name}] {count}x {frames}")
         return lines
+
+
+    def cpu_by_thread(self, start: float, end: float) -> list[str]:
+        """One line: how many ms the process, and each of its threads still alive afterwards,
+        ran on a CPU between the last task sample before ``start`` and the first after ``end``
+        (a process total near zero means the whole process was kept off the CPUs)."""
+        before = [(t, c) for t, c in list(self.task_samples) if t <= start]
+        after = [(t, c) for t, c in list(self.task_samples) if t >= end]
+        if not before or not after:
+            return []
+        (t0, c0), (t1, c1) = before[-1], after[0]
+        ran = sorted(((c1[tid] - c0.get(tid, 0)) / 1e6, tid) for tid in c1 if tid)
+        parts = [f"{self.thread_names.get(tid, tid)} {ms:.0f}" for ms, tid in reversed(ran) if ms >= 1]
+        process = (c1[0] - c0[0]) / 1e6
+        return [f"    CPU ms over {1000 * (t1 - t0):.0f} ms: the process {process:.0f}; threads alive after: "
+                f"{', '.join(parts) or 'none'}"]
+
+
+def task_cpu_ns() -> dict[int, int]:
+    """Nanoseconds each thread of this process has run on a CPU (``/proc/self/task/*/schedstat``; {} elsewhere)."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                out[int(tid)] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def task_name(tid: int) -> str:
+    """A native thread's name (``comm``), for threads Python did not start (Qt's, torch's)."""
+    try:
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            return f"{f.read().strip()}:{tid}"
+    except OSError:
+        return f"thread {tid}"
 
 
 class RssSampler:
@@ -317,7 +374,7 @@ class StallProbe:
         self.total_max_ms = 0.0
         self.quiet_run = 0
         self.quiet_since = self.last
-        self.stall_reports: list[str] = []
+        self.stalls: list[tuple[float, str, float, float]] = []  # (ms, action, start, end) of long stalls
         self.action = ""
 
     def start(self) -> None:
@@ -345,13 +402,23 @@ class StallProbe:
         else:
             self.quiet_run = 0
         if self.sampler is not None and stall >= self.stack_threshold_ms:
-            self.stall_reports.append(f"  {stall:7.0f} ms stall during '{self.action}':")
-            self.stall_reports.extend(self.sampler.during(self.last, now))
+            self.stalls.append((stall, self.action, self.last, now))
         self.last = now
 
     @property
     def quiet(self) -> bool:
         return self.quiet_run >= self.quiet_ticks
+
+    @property
+    def stall_reports(self) -> list[str]:
+        """Each long stall with the frames and per-thread CPU time seen while it lasted (made
+        afterwards: the CPU times need a sample from after the stall)."""
+        lines: list[str] = []
+        for stall, action, start, end in self.stalls:
+            lines.append(f"  {stall:7.0f} ms stall during '{action}':")
+            if self.sampler is not None:
+                lines.extend(self.sampler.during(start, end))
+        return lines
 
 
 class PaintWatch:
