@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,6 +82,44 @@ def with_own_draw_lock(fig: Figure) -> Figure:
     by thread), and nothing else of it is shared."""
     fig._render_lock = threading.RLock()  # noqa: SLF001 - shadows the class-wide lock for this figure only
     return fig
+
+
+class DrawCancelled(Exception):
+    """Raised inside a draw made under ``cancellable_draw`` once its ``cancelled()`` holds."""
+
+
+@contextmanager
+def cancellable_draw(fig: Figure, cancelled: Callable[[], bool]) -> Iterator[Figure]:
+    """While the block runs, drawing ``fig`` raises ``DrawCancelled`` at the next artist once
+    ``cancelled()`` is true (checked before the layout and before each axes, each of their
+    artists and each figure-level artist), instead of finishing a draw nobody will see.
+
+    For a figure drawn on a worker thread that a newer draw has superseded: its Python work
+    would hold the GIL against the interface thread's own for nothing. Afterwards the figure
+    draws as before (the checks are instance attributes, removed on exit; an artist's own
+    instance ``draw`` is put back)."""
+    targets = [*fig.get_children()]
+    for ax in fig.axes:
+        targets.extend(ax.get_children())  # not Axis.get_children: that makes every tick the locator wants
+
+    def checked(draw: Callable[..., Any]) -> Callable[..., Any]:
+        def draw_unless_cancelled(*args: Any, **kwargs: Any) -> Any:
+            if cancelled():
+                raise DrawCancelled("a newer draw superseded this one")
+            return draw(*args, **kwargs)
+        return draw_unless_cancelled
+
+    patched = [(artist, artist.__dict__.get("draw")) for artist in (fig, *targets)]  # with a draw of its own, if any
+    for artist, _own in patched:
+        artist.draw = checked(artist.draw)  # an instance attribute: matplotlib calls ``artist.draw(renderer)``
+    try:
+        yield fig
+    finally:
+        for artist, own in patched:
+            if own is None:
+                del artist.draw
+            else:
+                artist.draw = own
 
 
 def new_figure(width: float, height: float) -> Figure:

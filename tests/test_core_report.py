@@ -203,3 +203,37 @@ def test_a_figure_with_its_own_draw_lock_draws_while_another_thread_holds_matplo
     finally:
         release.set()
         holder.join(10)
+
+
+def test_a_cancellable_draw_stops_at_the_next_artist_once_cancelled_and_leaves_the_figure_as_it_was() -> None:
+    import pytest
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from core.report_charts import DrawCancelled, cancellable_draw
+
+    fig = Figure(figsize=(3, 2))
+    axes = fig.subplots(1, 2)
+    for ax in axes:
+        ax.plot([0, 1, 2], [2, 0, 1])
+        ax.set_title("a title")
+    canvas = FigureCanvasAgg(fig)
+    drawn: list[str] = []
+    line = axes[1].lines[0]
+    original = line.draw
+    line.draw = lambda renderer: (drawn.append("line"), original(renderer))  # the second axes' line
+    asked = {"n": 0}
+
+    def cancelled_after_three() -> bool:
+        asked["n"] += 1
+        return asked["n"] > 3  # the figure, the first axes and one of its artists get through
+
+    with pytest.raises(DrawCancelled), cancellable_draw(fig, cancelled_after_three):
+        canvas.draw()
+    assert asked["n"] == 4 and drawn == []  # stopped early: the second axes was never reached
+    del line.draw
+    assert all("draw" not in vars(a) for a in (fig, *axes, *axes[0].get_children()))  # the checks are gone
+    canvas.draw()  # and the figure draws in full again
+    with cancellable_draw(fig, lambda: False):
+        canvas.draw()
+    assert asked["n"] == 4

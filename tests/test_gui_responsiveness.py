@@ -465,6 +465,46 @@ def test_threaded_chart_draws_on_a_worker_and_shows_only_the_latest_render(qtbot
     assert save_chart_png(chart, tmp_path / "chart").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_threaded_charts_render_superseded_while_drawing_stops_and_the_newest_is_shown(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    from sasrec_gui.widgets import chart_export
+    from sasrec_gui.widgets.chart_export import ChartView
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+    asked: list = []  # each render's cancelled(), as the worker got it
+    real_render = chart_export.render_image
+
+    def render(figure) -> None:  # noqa: ANN001 - the first render is held until the second is asked for
+        calls.append(1)
+        figure.add_subplot().set_title(f"render {len(calls)}")
+        if len(calls) == 1:
+            started.set()
+            release.wait(10)
+
+    def recording_render(renderer, width, height, ratio, cancelled=None):  # noqa: ANN001, ANN202
+        asked.append(cancelled)
+        return real_render(renderer, width, height, ratio, cancelled)
+
+    monkeypatch.setattr(chart_export, "render_image", recording_render)
+    chart = ChartView(figsize=(4.0, 3.0), threaded=True)
+    qtbot.addWidget(chart)
+    chart.resize(400, 300)
+    chart.show()
+    chart.set_renderer(render)
+    qtbot.waitUntil(started.is_set, timeout=10_000)
+    assert not asked[0]()
+    generation = chart._generation  # noqa: SLF001 - the render under way
+    chart.invalidate()  # superseded while it draws
+    qtbot.waitUntil(lambda: chart._generation > generation, timeout=10_000)  # noqa: SLF001 - the newer one was asked for
+    assert asked[0]()  # the one under way is told to stop at its next artist
+    release.set()
+    qtbot.waitUntil(lambda: not chart.rendering and len(asked) == 2, timeout=10_000)
+    assert not asked[1]() and chart.figure.axes[0].get_title() == "render 2"
+    assert chart.render_count == 1 and chart.canvas.image is not None  # the stopped one was never shown, nor an error
+
+
 # --------------------------------------------------------------------------- cancelling a load
 
 

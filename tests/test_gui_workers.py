@@ -19,6 +19,7 @@ from core.train import StepReport, fit
 from sasrec_gui.logic.run_records import CURVE_POINTS, smoothed_curve
 from sasrec_gui.logic.smoothing import bias_corrected_ema, ema_alpha
 from sasrec_gui.services.workers import QUEUED, TaskRunner, Worker, current_task, worker_warnings
+from sasrec_gui.widgets import loss_plot
 from sasrec_gui.widgets.chart_export import default_file_name
 from sasrec_gui.widgets.loss_plot import IdleDrawCanvas, LossPlot
 from tests.conftest import GUI_TINY_CONFIG
@@ -276,7 +277,7 @@ def test_idle_draw_canvas_coalesces_and_a_draw_settles_a_queued_idle_draw(qtbot)
     assert len(draws) == 2  # three requests, one draw
 
 
-def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_an_image(qtbot) -> None:  # noqa: ANN001
+def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_an_image(qtbot, monkeypatch) -> None:  # noqa: ANN001
     from matplotlib.ticker import FuncFormatter
 
     canvas = IdleDrawCanvas(Figure(figsize=(3, 2)))
@@ -320,6 +321,18 @@ def test_idle_draws_of_an_offloading_canvas_are_drawn_on_a_worker_and_shown_as_a
     assert draws == []
     canvas.draw()  # a synchronous draw (e.g. planning a live run) replaces the image
     assert len(draws) == 1 and canvas.image is None
+    # ... and stops a worker draw under way at its next artist
+    asked: list = []
+    real_render = loss_plot.render_snapshot
+    monkeypatch.setattr(loss_plot, "render_snapshot", lambda *args: (asked.append(args[-1]), real_render(*args))[1])
+    canvas.draw_idle()
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert not asked[0]()
+    canvas.draw()
+    assert asked[0]() and len(draws) == 2
+    qtbot.waitUntil(lambda: not canvas.runner.is_busy(), timeout=10_000)
+    assert canvas.image is None and len(draws) == 2  # the stopped draw is not shown, nor drawn again here
+    draws.pop()
 
     # a figure that cannot be copied (a lambda formatter) is drawn here instead, never lost
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:.0f}"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QStandardPaths, Qt, 
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent, QShowEvent, QWheelEvent
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QVBoxLayout, QWidget
 
-from core.report_charts import with_own_draw_lock
+from core.report_charts import DrawCancelled, cancellable_draw, with_own_draw_lock
 
 from ..logic.threads import freezing_enabled
 from ..services.idle import AfterPaint
@@ -357,21 +358,33 @@ class ImageCanvas(QWidget):
         self._owner.canvas_resized()
 
 
-def render_image(renderer: Callable[[Figure], None] | None, width: int, height: int, ratio: float) -> tuple[Figure, QImage]:
+def render_image(renderer: Callable[[Figure], None] | None, width: int, height: int, ratio: float,
+                 cancelled: Callable[[], bool] | None = None) -> tuple[Figure, QImage]:
     """A new constrained-layout figure of ``width`` x ``height`` logical pixels (``ratio``
-    device pixels each) drawn by ``renderer`` with Agg, and its image (any thread)."""
+    device pixels each) drawn by ``renderer`` with Agg, and its image (any thread).
+
+    Raises ``DrawCancelled`` once ``cancelled()`` holds (see ``agg_image``)."""
     dpi = 100.0 * ratio
     figure = with_own_draw_lock(Figure(figsize=(max(width, 1) / 100.0, max(height, 1) / 100.0), dpi=dpi, layout="constrained"))
     if renderer is not None:
         renderer(figure)
-    return figure, agg_image(figure, ratio)
+    return figure, agg_image(figure, ratio, cancelled)
 
 
-def agg_image(figure: Figure, ratio: float) -> QImage:
+def agg_image(figure: Figure, ratio: float, cancelled: Callable[[], bool] | None = None) -> QImage:
     """``figure`` drawn with Agg at its own size and dpi, as an image of ``ratio`` device
-    pixels per logical pixel (any thread)."""
+    pixels per logical pixel (any thread).
+
+    ``cancelled``: asked before each artist is drawn; once it returns True the draw stops with
+    ``core.report_charts.DrawCancelled`` (a worker's draw that a newer one superseded)."""
     agg = FigureCanvasAgg(figure)
-    agg.draw()
+    if cancelled is not None:
+        if cancelled():
+            raise DrawCancelled("a newer draw superseded this one")
+        with cancellable_draw(figure, cancelled):
+            agg.draw()
+    else:
+        agg.draw()
     rgba = np.asarray(agg.buffer_rgba())
     image = QImage(rgba.data, rgba.shape[1], rgba.shape[0], rgba.strides[0], QImage.Format.Format_RGBA8888).copy()
     image.setDevicePixelRatio(ratio)
@@ -410,6 +423,7 @@ class ChartView(QWidget):
         self._renderer: Callable[[Figure], None] | None = None
         self._dirty = False
         self._generation = 0  # a newer render supersedes an older one still running
+        self._superseded = threading.Event()  # set: the render under way stops at its next artist
         self._rendering = False
         self.render_count = 0
         self._resize_timer = QTimer(self)
@@ -454,6 +468,7 @@ class ChartView(QWidget):
         self._dirty = False
         if self.threaded:
             self._generation += 1
+            self._superseded.set()
             self._rendering = False
             self._start_timer.stop()
             self._after_paint.cancel()
@@ -484,13 +499,15 @@ class ChartView(QWidget):
             return
         self._dirty = False
         self._generation += 1
+        self._superseded.set()  # a render still under way draws what nobody will see: it stops
+        self._superseded = superseded = threading.Event()
         generation, renderer = self._generation, self._renderer
         width, height, ratio = self._render_size = self._canvas_size()
         self._rendering = True
         if self.canvas.image is None:  # type: ignore[attr-defined]
             self.canvas.set_image(None, "Drawing …")  # type: ignore[attr-defined]
         self.runner.submit(
-            "render", lambda: render_image(renderer, width, height, ratio),
+            "render", lambda: render_image(renderer, width, height, ratio, superseded.is_set),
             lambda result: self._rendered(generation, *result), lambda exc: self._failed(generation, exc),
         )
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -64,13 +65,15 @@ METRIC_SHARE, METRIC_MIN_PX, METRIC_GAP_PX = 0.3, 170, 74
 METRIC_TOP = 1.0
 
 
-def render_snapshot(snapshot: bytes, dpi: float, size_inches: tuple[float, float], ratio: float) -> QImage:
+def render_snapshot(snapshot: bytes, dpi: float, size_inches: tuple[float, float], ratio: float,
+                    cancelled: Callable[[], bool] | None = None) -> QImage:
     """Draw a pickled figure (``pickle.dumps(figure)``) with Agg at ``dpi`` and ``size_inches``
-    (the on-screen canvas's, device pixels included) and return the image (any thread)."""
+    (the on-screen canvas's, device pixels included) and return the image (any thread).
+    Raises ``core.report_charts.DrawCancelled`` once ``cancelled()`` holds."""
     figure = with_own_draw_lock(pickle.loads(snapshot))  # noqa: S301 - our own figure, pickled a moment ago
     figure.set_dpi(dpi)
     figure.set_size_inches(*size_inches, forward=False)
-    return agg_image(figure, ratio)
+    return agg_image(figure, ratio, cancelled)
 
 
 class IdleDrawCanvas(FigureCanvasQTAgg):
@@ -105,6 +108,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         self.runner = TaskRunner(self)  # one draw at a time, the latest waiting
         self.image: QImage | None = None  # the worker's last draw, shown until the next draw here
         self._generation = 0  # a draw here supersedes a worker's draw still running
+        self._superseded = threading.Event()  # set: the worker's draw stops at its next artist
         self._offloading = False
         self._again = False  # asked to draw while the worker drew: once more when it is done
         self._owed = False  # a worker draw skipped while hidden: done when shown
@@ -128,6 +132,7 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
         """Draw now, here; a queued idle draw (or one on the worker) is then no longer needed."""
         self._idle_timer.stop()
         self._generation += 1
+        self._superseded.set()  # e.g. a run starts: the worker's draw of the idle plot stops
         self._offloading = self._again = self._owed = False
         self._after_paint.cancel()
         self.image = None
@@ -166,9 +171,10 @@ class IdleDrawCanvas(FigureCanvasQTAgg):
             return
         self._generation += 1
         generation = self._generation
+        self._superseded = superseded = threading.Event()
         dpi, size, ratio = self.figure.dpi, tuple(self.figure.get_size_inches()), float(self.device_pixel_ratio)
         self._offloading = True
-        self.runner.submit("draw", lambda: render_snapshot(snapshot, dpi, size, ratio),
+        self.runner.submit("draw", lambda: render_snapshot(snapshot, dpi, size, ratio, superseded.is_set),
                            lambda image: self._drawn(generation, image), lambda _exc: self._drawn(generation, None))
 
     def _drawn(self, generation: int, image: QImage | None) -> None:
