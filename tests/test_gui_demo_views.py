@@ -169,7 +169,8 @@ def test_why_this_recommendation(demo_window, qtbot) -> None:  # noqa: ANN001
     window.show_page("recommendations")
     page.details.setCurrentWidget(page.why)
     with qtbot.waitSignal(page.why.explained, timeout=20_000):
-        assert page.show_user(user)  # the top recommendation is explained in the background
+        assert page.show_user(user)  # the top recommendation is explained in the background ...
+        assert page.why.busy and not page.why.runner.is_busy("why")  # ... once the user's tables have painted
     with qtbot.waitSignal(page.why.explained, timeout=20_000) as blocker:
         item = page.select_recommendation(2)
     result = blocker.args[0]

@@ -19,6 +19,7 @@ from core.ids import id_value
 
 from ..logic.explanations import Explanation, explain_recommendation, explain_session_recommendation, truncate
 from ..services import theme
+from ..services.idle import AfterPaint
 from ..services.state import AppState
 from ..services.workers import run_or_submit
 from .chart_export import ChartView
@@ -61,6 +62,10 @@ class WhyPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.runner = runner
+        #: with a runner, the explanation starts once the panel has painted (services.idle): its
+        #: pandas joins hold the GIL, and started at once they held up the user's tables and card
+        self._after_paint = AfterPaint(self, self._start_waiting)
+        self._waiting: tuple[tuple, Callable[[], Explanation]] | None = None
         self.explanation: Explanation | None = None
         self.frame: pd.DataFrame | None = None
         self._request: tuple | None = None
@@ -136,6 +141,18 @@ class WhyPanel(QWidget):
         scored = f" (score {score:.3f})" if score is not None else ""
         self.heading.setText(f"Why “{self._target_title}”{scored} for {subject}?")
         self.message.show_message("Working out which history items contributed …")
+        if self.runner is None:  # no worker (tests, tools): at once, here
+            run_or_submit(None, "why", work, lambda r: self._done(r, request), lambda exc: self._failed(exc, request))
+            return
+        self._waiting = (request, work)
+        self._after_paint.arm()
+
+    def _start_waiting(self) -> None:
+        """The panel has painted the new heading: work out the latest explanation asked for."""
+        waiting, self._waiting = self._waiting, None
+        if waiting is None or waiting[0] != self._request:
+            return
+        request, work = waiting
         run_or_submit(self.runner, "why", work, lambda r: self._done(r, request), lambda exc: self._failed(exc, request))
 
     def _done(self, result: Explanation, request: tuple) -> None:
