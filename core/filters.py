@@ -144,15 +144,38 @@ class _Counter:
         return np.bincount(codes, minlength=self.n_users)[codes]
 
 
-def _codes(ids: pd.Series) -> tuple[np.ndarray, int]:
-    """Integer codes for ``ids`` and how many code values there can be."""
+def rows_per_id(ids: pd.Series) -> pd.Series:
+    """Rows per distinct value of ``ids``, most first: ``ids.value_counts()`` (index: the id,
+    values: int64 counts; ties in any order), counted with a bincount over integer codes.
+
+    pandas' ``value_counts`` hashes every row while holding the GIL (130 ms for 5.4M KION rows
+    on a two-core machine, a freeze of the app's interface when a page's measures run on a
+    worker); small non-negative integer ids are counted directly and others factorized once.
+    """
+    codes, n, uniques = _coded(ids)
+    counts = np.bincount(codes, minlength=n)
+    present = np.flatnonzero(counts)
+    index = pd.Index(present.astype(ids.dtype) if uniques is None else uniques[present], name=ids.name)
+    order = np.argsort(-counts[present], kind="stable")
+    return pd.Series(counts[present][order].astype(np.int64), index=index[order], name="count")
+
+
+def _coded(ids: pd.Series) -> tuple[np.ndarray, int, pd.Index | np.ndarray | None]:
+    """Integer codes for ``ids``, how many code values there can be, and the id of each code
+    (None: small non-negative integer ids are their own codes)."""
     values = ids.to_numpy()
     if values.dtype.kind in "iu" and len(values):
         low, high = int(values.min()), int(values.max())
         if low >= 0 and high < 4 * len(values) + 1024:  # small ids: bincount over them directly
-            return values, high + 1
+            return values, high + 1, None
     codes, uniques = pd.factorize(ids)
-    return codes, len(uniques)
+    return codes, len(uniques), uniques
+
+
+def _codes(ids: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes for ``ids`` and how many code values there can be."""
+    codes, n, _uniques = _coded(ids)
+    return codes, n
 
 
 def _take_rows(df: pd.DataFrame, rows: np.ndarray | None) -> pd.DataFrame:

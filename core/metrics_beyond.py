@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .filters import rows_per_id
 from .ids import IdIndex
 
 #: Metric names this module adds, as ``f"{name}@{k}"`` keys.
@@ -129,7 +130,7 @@ def serendipity_per_user(recommendations: pd.DataFrame, test: pd.DataFrame, trai
     users = pd.unique(recs["user_id"])
     relevant = test[["user_id", "item_id"]].drop_duplicates().assign(_rel=1.0)
     recs = recs.merge(relevant, on=["user_id", "item_id"], how="left")
-    counts = train["item_id"].value_counts()
+    counts = rows_per_id(train["item_id"])  # value_counts, without holding the GIL for every row
     distinct = counts.unique()  # most first: dense rank 1 is the most interacted count
     pop_rank = counts.map(pd.Series(np.arange(1, len(distinct) + 1), index=distinct))
     n = float(catalog_size)

@@ -98,3 +98,22 @@ def test_why_user_filtered_names_the_filters_that_removed_the_user():
     assert "2 of items with fewer than 3 interactions (min_item_freq)" in text
     assert why_user_filtered(2, df, filtered, config) == ""
     assert why_user_filtered(99, df, filtered, config) == "User 99 is not in the data."
+
+
+@pytest.mark.parametrize("kind", ["small ints", "large ints", "negative ints", "int32", "text", "empty"])
+def test_rows_per_id_equals_pandas_value_counts(kind: str) -> None:
+    from core.filters import rows_per_id
+
+    rng = np.random.default_rng(7)
+    values = {
+        "small ints": rng.integers(0, 40, 500),
+        "large ints": rng.integers(0, 30, 500) * 10**12,  # too large to be their own codes
+        "negative ints": rng.integers(-20, 20, 500),
+        "int32": rng.integers(0, 40, 500).astype(np.int32),
+        "text": rng.choice(np.array(["a", "b b", "ç", "10"], dtype=object), 500),
+        "empty": np.zeros(0, dtype=np.int64),
+    }[kind]
+    ids = pd.Series(values, name="item_id")
+    ours, theirs = rows_per_id(ids), ids.value_counts()
+    pd.testing.assert_series_equal(ours.sort_index(), theirs.sort_index())
+    assert ours.is_monotonic_decreasing  # most first, as value_counts
